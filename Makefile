@@ -1,0 +1,38 @@
+# Cyclades: one Makefile for the whole tree.
+#   make run    install into .venv (if needed) and start the whole system on this machine
+#   make test   install into .venv (if needed) and run the whole test suite (+ lint, docs)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PACKAGES := snf-common snf-webproject snf-cyclades-app snf-cyclades-gtools snf-tools
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv run test test-sqlite test-postgres lint docs bench clean
+
+venv: $(STAMP)
+
+$(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --config-settings editable_mode=compat \
+		$(foreach p,$(PACKAGES),-e ./$(p)) -r requirements-dev.txt
+	touch $@
+
+run: venv
+	$(BIN)/snf-quickstart
+
+test: venv lint docs
+	bash ci/run-tests.sh
+
+lint: venv
+	$(BIN)/ruff check .
+
+docs: venv
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs var/docs-html
+
+bench: venv
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) var/docs-html

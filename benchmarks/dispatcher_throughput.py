@@ -1,0 +1,294 @@
+"""snf-dispatcher: messages per second, against a bare consume + UPDATE + COMMIT loop.
+
+Stack: PostgreSQL (127.0.0.1:5432, a temporary database) + RabbitMQ
+(``amqp://guest:guest@127.0.0.1:5672//``, unique exchange and queue prefix)
+when they answer; otherwise SQLite (temporary file) and/or the file-system
+broker, with a printed note.
+
+Both contenders consume the same ``--count`` op-status messages (startup /
+shutdown successes for ``--servers`` servers, each one changing state) from
+the same queue through ``synnefo.messaging.client.Broker.consume``:
+
+* the dispatcher: a real ``snf-dispatcher --foreground`` process (decode,
+  one transaction with a row lock, the state table, ack after commit);
+* the limit: a bare loop in a subprocess doing, per message, one
+  ``UPDATE db_virtualmachine SET backendjobid=...`` and ``COMMIT``, then ack.
+
+Time = from the consumer being ready until the database shows the last
+message applied (polled every 20 ms). Printed: messages/s of each and the
+ratio. Run time is bounded by ``--deadline`` seconds per phase. Usage:
+``python benchmarks/dispatcher_throughput.py [--count N] [--servers N]``.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+BIN = os.path.dirname(sys.executable)
+RABBIT = "amqp://guest:guest@127.0.0.1:5672//"
+T0 = 1700000000
+
+SETUP = """
+import django
+django.setup()
+from synnefo.db.models import Backend, Flavor, VirtualMachine
+b = Backend(clustername="bench.example.org", index=0, username="u")
+b.password = "secret"
+b.save()
+f = Flavor.objects.create(cpu=1, ram=1024, disk=20, disk_template="drbd")
+VirtualMachine.objects.bulk_create([
+    VirtualMachine(name="vm%d" % i, userid="bench", backend=b, flavor=f, imageid="img",
+                   operstate="STOPPED") for i in range({servers})])
+print(",".join(str(pk) for pk in VirtualMachine.objects.order_by("pk").values_list("pk", flat=True)))
+"""
+
+BARE = r"""
+import json, sys, threading, types
+cfg = json.loads(sys.argv[1])
+from synnefo.messaging.client import Broker
+if cfg["db"]["engine"] == "sqlite":
+    import sqlite3
+    conn = sqlite3.connect(cfg["db"]["name"], timeout=30, isolation_level=None)
+    sql = "UPDATE db_virtualmachine SET backendjobid = ? WHERE id = ?"
+    def update(job, vm):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sql, (job, vm))
+        conn.execute("COMMIT")
+else:
+    import psycopg
+    conn = psycopg.connect(host="127.0.0.1", user="postgres", dbname=cfg["db"]["name"])
+    sql = "UPDATE db_virtualmachine SET backendjobid = %s WHERE id = %s"
+    def update(job, vm):
+        with conn.cursor() as cur:
+            cur.execute(sql, (job, vm))
+        conn.commit()
+prefix = cfg["prefix_id"]
+broker = Broker([cfg["amqp"]], exchange=cfg["exchange"], filesystem_dir=cfg["broker_dir"])
+stop = threading.Event()
+seen = [0]
+def handle(delivery):
+    msg = json.loads(delivery.body)
+    update(msg["jobId"], int(msg["instance"][len(prefix):]))
+    delivery.ack()
+    seen[0] += 1
+    if seen[0] >= cfg["count"]:
+        stop.set()
+print("ready", flush=True)
+broker.consume([prefix.split("-")[0] + "-events-op"], handle, prefetch=cfg["prefetch"],
+               stop_event=stop, idle_timeout=None)
+broker.close()
+"""
+
+
+def answers(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+class Stack:
+    def __init__(self, tmp, use_pg, use_rabbit):
+        tag = uuid.uuid4().hex[:8]
+        self.tmp = tmp
+        self.amqp = RABBIT if use_rabbit else "filesystem://"
+        self.exchange = "bench-%s" % tag if use_rabbit else "ganeti"
+        self.prefix_id = "b%s-" % tag
+        self.broker_dir = os.path.join(tmp, "broker")
+        if use_pg:
+            self.db = {"engine": "postgres", "name": "snf_bench_%s" % tag}
+            import psycopg
+            with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
+                                 autocommit=True) as conn:
+                conn.execute("CREATE DATABASE %s" % self.db["name"])
+            databases = ('DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", '
+                         '"NAME": %r, "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}}\n'
+                         % self.db["name"])
+        else:
+            self.db = {"engine": "sqlite", "name": os.path.join(tmp, "bench.sqlite3")}
+            databases = "DATABASES['default']['NAME'] = %r\n" % self.db["name"]
+        settings_dir = os.path.join(tmp, "settings")
+        os.makedirs(settings_dir)
+        with open(os.path.join(settings_dir, "00-bench.conf"), "w") as handle:
+            handle.write(databases + "AMQP_HOSTS = [%r]\nAMQP_FILESYSTEM_DIR = %r\n"
+                         "EXCHANGE_GANETI = %r\nBACKEND_PREFIX_ID = %r\nSECRET_KEY = 'bench'\n"
+                         "SECRET_ENCRYPTION_KEY = 'bench encryption key'\n"
+                         % (self.amqp, self.broker_dir, self.exchange, self.prefix_id))
+        self.env = dict(os.environ, SYNNEFO_SETTINGS_DIR=settings_dir,
+                        DJANGO_SETTINGS_MODULE="synnefo.settings")
+
+    def drop(self):
+        if self.db["engine"] == "postgres":
+            import psycopg
+            with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
+                                 autocommit=True) as conn:
+                conn.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.db["name"])
+
+    def query(self, sql):
+        if self.db["engine"] == "sqlite":
+            conn = sqlite3.connect(self.db["name"], timeout=30)
+            try:
+                return conn.execute(sql).fetchall()
+            finally:
+                conn.close()
+        import psycopg
+        with psycopg.connect(host="127.0.0.1", user="postgres", dbname=self.db["name"]) as conn:
+            return conn.execute(sql).fetchall()
+
+    def broker(self):
+        from synnefo.messaging.client import Broker
+        broker = Broker([self.amqp], exchange=self.exchange, filesystem_dir=self.broker_dir)
+        broker.declare(self.prefix_id.split("-")[0])
+        return broker
+
+
+def messages(stack, vms, count):
+    rounds = (count + len(vms) - 1) // len(vms)
+    out = []
+    for r in range(rounds):
+        for i, vm in enumerate(vms):
+            if len(out) == count:
+                break
+            opcode = "OP_INSTANCE_STARTUP" if r % 2 == 0 else "OP_INSTANCE_SHUTDOWN"
+            out.append({"type": "ganeti-op-status", "instance": "%s%d" % (stack.prefix_id, vm),
+                        "operation": opcode, "status": "success", "jobId": r * len(vms) + i + 1,
+                        "logmsg": None, "cluster": "bench.example.org",
+                        "event_time": [T0 + r, i]})
+    return out
+
+
+def expected_sum(msgs):
+    last = {}
+    for m in msgs:
+        last[m["instance"]] = m["jobId"]
+    return sum(last.values())
+
+
+def timed_run(stack, proc, ready, target, deadline):
+    """Seconds from ``ready()`` to the DB showing ``target`` (or None on timeout)."""
+    limit = time.monotonic() + deadline
+    while not ready():
+        if time.monotonic() > limit or proc.poll() is not None:
+            return None
+        time.sleep(0.01)
+    start = time.monotonic()
+    while time.monotonic() < limit:
+        total = stack.query("SELECT COALESCE(SUM(backendjobid), 0) FROM db_virtualmachine")[0][0]
+        if total == target:
+            return time.monotonic() - start
+        time.sleep(0.02)
+    return None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=1500)
+    parser.add_argument("--servers", type=int, default=50)
+    parser.add_argument("--prefetch", type=int, default=5)
+    parser.add_argument("--deadline", type=float, default=90.0)
+    args = parser.parse_args(argv)
+    try:
+        import synnefo.messaging.client  # noqa: F401
+    except ImportError:
+        print("SKIP: synnefo.messaging is not installed")
+        return 0
+    use_pg, use_rabbit = answers(5432), answers(5672)
+    if not use_pg:
+        print("note: PostgreSQL does not answer on 127.0.0.1:5432; using SQLite")
+    if not use_rabbit:
+        print("note: RabbitMQ does not answer on 127.0.0.1:5672; using the file-system broker")
+    tmp = tempfile.mkdtemp(prefix="snf-bench-dispatcher-")
+    stack = Stack(tmp, use_pg, use_rabbit)
+    procs = []
+    try:
+        subprocess.run([os.path.join(BIN, "snf-manage"), "migrate", "-v", "0"], env=stack.env,
+                       check=True, timeout=300)
+        out = subprocess.run([sys.executable, "-c", SETUP.format(servers=args.servers)],
+                             env=stack.env, check=True, capture_output=True, text=True,
+                             timeout=120).stdout
+        vms = [int(x) for x in out.strip().splitlines()[-1].split(",")]
+        msgs = messages(stack, vms, args.count)
+        target = expected_sum(msgs)
+        print("stack: %s + %s; %d messages over %d servers, prefetch %d"
+              % ("PostgreSQL" if use_pg else "SQLite", "RabbitMQ" if use_rabbit else "filesystem",
+                 len(msgs), len(vms), args.prefetch))
+
+        def publish():
+            broker = stack.broker()
+            for m in msgs:
+                broker.publish(m)
+            broker.close()
+
+        # -- the dispatcher -------------------------------------------------
+        publish()
+        log_path = os.path.join(tmp, "dispatcher.log")
+        env = dict(stack.env)
+        with open(os.path.join(env["SYNNEFO_SETTINGS_DIR"], "10-prefetch.conf"), "w") as handle:
+            handle.write("DISPATCHER_PREFETCH = %d\n" % args.prefetch)
+        proc = subprocess.Popen([os.path.join(BIN, "snf-dispatcher"), "--foreground",
+                                 "--log-file", log_path], env=env)
+        procs.append(proc)
+
+        def dispatcher_ready():
+            return os.path.exists(log_path) and "Consuming" in open(log_path).read()
+        seconds = timed_run(stack, proc, dispatcher_ready, target, args.deadline)
+        proc.terminate()
+        proc.wait(timeout=60)
+        if seconds is None:
+            print("dispatcher: did not finish within %.0f s" % args.deadline)
+            return 1
+        dispatcher_rate = len(msgs) / seconds
+        print("dispatcher:      %8.1f messages/s (%.2f s)" % (dispatcher_rate, seconds))
+
+        # -- the limit: bare consume + UPDATE + COMMIT --------------------------
+        stack.query("SELECT 1")
+        if stack.db["engine"] == "sqlite":
+            conn = sqlite3.connect(stack.db["name"])
+            conn.execute("UPDATE db_virtualmachine SET backendjobid = NULL")
+            conn.commit()
+            conn.close()
+        else:
+            import psycopg
+            with psycopg.connect(host="127.0.0.1", user="postgres", dbname=stack.db["name"]) as c:
+                c.execute("UPDATE db_virtualmachine SET backendjobid = NULL")
+        publish()
+        cfg = {"db": stack.db, "amqp": stack.amqp, "exchange": stack.exchange,
+               "broker_dir": stack.broker_dir, "prefix_id": stack.prefix_id, "count": len(msgs),
+               "prefetch": args.prefetch}
+        bare = subprocess.Popen([sys.executable, "-c", BARE, json.dumps(cfg)], env=stack.env,
+                                stdout=subprocess.PIPE, text=True)
+        procs.append(bare)
+        ready = [False]
+
+        def bare_ready():
+            if not ready[0]:
+                ready[0] = bare.stdout.readline().strip() == "ready"
+            return ready[0]
+        seconds = timed_run(stack, bare, bare_ready, target, args.deadline)
+        if seconds is None:
+            print("bare loop: did not finish within %.0f s" % args.deadline)
+            return 1
+        bare_rate = len(msgs) / seconds
+        print("bare loop limit: %8.1f messages/s (%.2f s)" % (bare_rate, seconds))
+        print("ratio dispatcher / limit: %.2f" % (dispatcher_rate / bare_rate))
+        return 0
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        stack.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""URL space under /api/ (filled by the compute API)."""
+
+urlpatterns = []

@@ -1,0 +1,7 @@
+"""URL patterns that snf-cyclades-app adds to the web project."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("api/", include("synnefo.api.urls")),
+]

@@ -1,0 +1,7 @@
+"""Django applications that snf-cyclades-app adds to the web project."""
+
+WEB_APPS = [
+    "synnefo.db",
+    "synnefo.logic",
+    "synnefo.api",
+]

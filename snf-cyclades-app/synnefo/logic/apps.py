@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LogicConfig(AppConfig):
+    name = "synnefo.logic"
+    label = "logic"
+    verbose_name = "Cyclades logic"

@@ -1,0 +1,391 @@
+"""Apply one decoded Ganeti message to the database (spec 03 §5.2).
+
+Every handler runs in ONE transaction and locks its target row with
+``SELECT ... FOR UPDATE`` first, following the global lock order
+VM -> Network -> BackendNetwork -> pool rows (networks ordered by id). The
+transition rules themselves live in :mod:`synnefo.logic.state`.
+
+Each handler returns a short outcome string (``applied``, ``unchanged``,
+``stale``, ``unknown``, ``ignored``, ``duplicate``) for logs and tests.
+Unknown / not-ours objects are logged and reported as handled (the
+dispatcher acks them). A message that can never be applied raises
+:class:`synnefo.logic.state.InvalidMessage` (the dispatcher dead-letters it).
+
+Ordering watermarks (see docs/dispatcher.rst, "Ordering guard"):
+
+* op-status: ``backendtime`` (the Ganeti master's job timestamps). An event
+  strictly older than it is ignored; it is advanced only by the events the
+  state table marks (final outcomes).
+* progress: no watermark; ``buildpercentage`` only grows and only while
+  BUILD, diagnostics are de-duplicated by (source, source time, message).
+  The node clocks of progress messages are therefore never compared with the
+  master's job clock.
+* net-status: not compared with the op watermark (the hook's wall-clock time
+  is usually *earlier* than the end time of the op that triggered it); the
+  NIC set is rewritten only when it differs, and never on a deleted VM.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from synnefo.db.models import (
+    Backend,
+    BackendNetwork,
+    Network,
+    NetworkInterface,
+    VirtualMachine,
+    VirtualMachineDiagnostic,
+)
+from synnefo.logic import state
+from synnefo.logic.state import InvalidMessage
+from synnefo.logic.utils import vm_id_of
+
+log = logging.getLogger(__name__)
+
+VM_JOB_FIELDS = ["backendjobid", "backendopcode", "backendjobstatus", "backendlogmsg"]
+
+
+def network_id_of(name):
+    """Network id of a Ganeti network name (``snf-net-7`` -> 7), ``None`` if not ours."""
+    prefix = "%snet-" % settings.BACKEND_PREFIX_ID
+    if not isinstance(name, str) or not name.startswith(prefix):
+        return None
+    rest = name[len(prefix):]
+    return int(rest) if rest.isdigit() else None
+
+
+def _field(message, name, types=None):
+    try:
+        value = message[name]
+    except (KeyError, TypeError):
+        raise InvalidMessage("missing field %r" % name)
+    if types is not None and value is not None and not isinstance(value, types):
+        raise InvalidMessage("field %r has the wrong type" % name)
+    return value
+
+
+def _event_time(message):
+    return state.event_time_to_datetime(_field(message, "event_time"))
+
+
+def _lock_vm(message):
+    """(vm or None, instance name); the VM row is locked."""
+    name = _field(message, "instance", str)
+    vm_id = vm_id_of(name)
+    if vm_id is None:
+        log.info("Ignoring %s of instance %r: not a Cyclades server", message.get("type"), name)
+        return None, name
+    vm = VirtualMachine.objects.select_for_update().filter(pk=vm_id).first()
+    if vm is None:
+        log.error("Ignoring %s of %s: server %d is not in the DB", message.get("type"), name, vm_id)
+    return vm, name
+
+
+# --- IP pools -------------------------------------------------------------
+
+def _update_pools(networks, release, reserve):
+    """Release / reserve ``(network_id, ipv4)`` pairs, locking each pool once
+    in network-id order (after the VM and Network rows)."""
+    from synnefo.logic.pools import IPPool, PoolError
+
+    by_net = {}
+    for net_id, ip in release:
+        by_net.setdefault(net_id, ([], []))[0].append(ip)
+    for net_id, ip in reserve:
+        by_net.setdefault(net_id, ([], []))[1].append(ip)
+    for net_id in sorted(by_net):
+        network = networks.get(net_id)
+        if network is None:
+            continue
+        to_release, to_reserve = by_net[net_id]
+        pool = IPPool.for_network(network)
+        for ip, method in [(ip, pool.put) for ip in to_release] + [(ip, pool.reserve) for ip in to_reserve]:
+            try:
+                method(ip)
+            except (PoolError, ValueError) as exc:
+                log.warning("IP %s of network %s not in its pool: %s", ip, net_id, exc)
+        pool.save()
+
+
+def _lock_networks(ids):
+    return {n.pk: n for n in Network.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("id")}
+
+
+def release_vm_nics(vm):
+    """Terminal removal: IPv4s back to their pools, NIC rows deleted."""
+    nics = list(NetworkInterface.objects.filter(machine=vm).order_by("index"))
+    if not nics:
+        return
+    networks = _lock_networks({n.network_id for n in nics})
+    _update_pools(networks, [(n.network_id, n.ipv4) for n in nics if n.ipv4], [])
+    NetworkInterface.objects.filter(machine=vm).delete()
+    Network.objects.filter(pk__in=list(networks)).update(updated=timezone.now())
+
+
+# --- op status ------------------------------------------------------------
+
+def _keep_error(vm, source, when, logmsg):
+    text = (logmsg or "").strip() or "Ganeti job failed without a message"
+    if not VirtualMachineDiagnostic.objects.filter(machine=vm, source=source, source_date=when).exists():
+        VirtualMachineDiagnostic.objects.create(machine=vm, level="ERROR", source=source,
+                                                source_date=when, message=text[:255], details=logmsg)
+
+
+def update_op_status(message):
+    """``ganeti-op-status``: job bookkeeping, pending task, state table."""
+    opcode = _field(message, "operation", str)
+    status = _field(message, "status", str)
+    job_id = _field(message, "jobId", int)
+    logmsg = _field(message, "logmsg", str) if "logmsg" in message else None
+    state.check_status(status)
+    when = _event_time(message)
+    with transaction.atomic():
+        vm, name = _lock_vm(message)
+        if vm is None:
+            return "unknown"
+        ends_task = state.clears_task(vm.task, vm.task_job_id, job_id, status, opcode)
+        if state.is_stale(when, vm.backendtime):
+            log.debug("Stale %s/%s of %s (job %s): %s < %s", opcode, status, name, job_id, when,
+                      vm.backendtime)
+            if ends_task:  # a final status ends its task whenever it arrives
+                vm.task, vm.task_job_id = None, None
+                vm.save(update_fields=["task", "task_job_id", "updated"])
+            return "stale"
+        if state.bookkeeping_applies(job_id, vm.backendjobid):
+            vm.backendjobid, vm.backendopcode = job_id, opcode
+            vm.backendjobstatus, vm.backendlogmsg = status, logmsg
+        if ends_task:
+            vm.task, vm.task_job_id = None, None
+        effect = state.vm_effect(opcode, status, vm.operstate)
+        if vm.deleted and not effect.destroy:
+            effect = state.NO_EFFECT  # nothing brings a removed server back
+        if effect.destroy and not vm.deleted:
+            release_vm_nics(vm)
+            vm.deleted = True
+        if effect.operstate:
+            if effect.operstate != vm.operstate:
+                log.info("Server %s: %s -> %s (%s %s, job %s)", name, vm.operstate, effect.operstate,
+                         opcode, status, job_id)
+            vm.operstate = effect.operstate
+        if effect.keep_error:
+            _keep_error(vm, "ganeti-%s-%s" % (opcode.lower().replace("_", "-"), status), when, logmsg)
+        if effect.advance_time:
+            vm.backendtime = when
+        vm.save()
+    return "applied"
+
+
+# --- net status -----------------------------------------------------------
+
+def _nic_rows(vm, nics, networks):
+    profiles = state.firewall_profiles(settings)
+    rows = []
+    for index, nic in enumerate(nics):
+        if not isinstance(nic, dict):
+            raise InvalidMessage("NIC %d is not an object" % index)
+        net_id = network_id_of(nic.get("network"))
+        network = networks.get(net_id)
+        if network is None:
+            log.warning("Server %s: skipping NIC %d on unknown network %r", vm.pk, index,
+                        nic.get("network"))
+            continue
+        mac = nic.get("mac")
+        if not isinstance(mac, str) or not mac:
+            raise InvalidMessage("NIC %d has no MAC" % index)
+        firewall = nic.get("firewall")
+        profile = profiles.get(firewall) if firewall else None
+        if firewall and profile is None:
+            log.warning("Server %s: NIC %d has unknown firewall tag value %r", vm.pk, index, firewall)
+        if profile is None and network.public:
+            profile = settings.DEFAULT_FIREWALL_PROFILE
+        rows.append({"index": index, "network_id": net_id, "mac": mac.lower(),
+                     "ipv4": nic.get("ip") or None, "ipv6": nic.get("ipv6") or None,
+                     "firewall_profile": profile})
+    return rows
+
+
+def _nic_key(row):
+    return (row["index"], row["network_id"], row["mac"], row["ipv4"], row["ipv6"],
+            row["firewall_profile"])
+
+
+def update_net_status(message):
+    """``ganeti-net-status``: rebuild the server's NICs when they changed."""
+    nics = _field(message, "nics", list)
+    _event_time(message)  # validated; see the module docstring for why it is not compared
+    with transaction.atomic():
+        vm, name = _lock_vm(message)
+        if vm is None:
+            return "unknown"
+        if vm.deleted:
+            log.info("Ignoring NICs of removed server %s", name)
+            return "ignored"
+        current = list(NetworkInterface.objects.filter(machine=vm).order_by("index"))
+        wanted_ids = {network_id_of(n.get("network")) for n in nics if isinstance(n, dict)}
+        wanted_ids.discard(None)
+        networks = _lock_networks(wanted_ids | {n.network_id for n in current})
+        rows = _nic_rows(vm, nics, networks)
+        old = [{"index": n.index, "network_id": n.network_id, "mac": n.mac, "ipv4": n.ipv4,
+                "ipv6": n.ipv6, "firewall_profile": n.firewall_profile} for n in current]
+        if sorted(map(_nic_key, old)) == sorted(map(_nic_key, rows)):
+            if any(n.dirty for n in current):
+                NetworkInterface.objects.filter(machine=vm).update(dirty=False)
+                vm.save(update_fields=["updated"])
+                return "applied"
+            return "unchanged"
+        old_ips = {(r["network_id"], r["ipv4"]) for r in old if r["ipv4"]}
+        new_ips = {(r["network_id"], r["ipv4"]) for r in rows if r["ipv4"]}
+        _update_pools(networks, sorted(old_ips - new_ips), sorted(new_ips - old_ips))
+        NetworkInterface.objects.filter(machine=vm).delete()
+        NetworkInterface.objects.bulk_create(
+            [NetworkInterface(machine=vm, dirty=False, **row) for row in rows])
+        touched = {r["network_id"] for r in old} | {r["network_id"] for r in rows}
+        Network.objects.filter(pk__in=sorted(touched)).update(updated=timezone.now())
+        vm.save(update_fields=["updated"])
+        log.info("Server %s: NICs now %s", name,
+                 ", ".join("%d:%s/%s" % (r["index"], r["network_id"], r["ipv4"]) for r in rows) or "none")
+    return "applied"
+
+
+# --- network status ---------------------------------------------------------
+
+def _ip_list(message, name):
+    value = message.get(name) or []
+    if not isinstance(value, list):
+        raise InvalidMessage("field %r must be a list" % name)
+    return [str(v) for v in value]
+
+
+def update_network_state(network):
+    """Recompute ``Network.state`` (network locked by the caller) from its
+    BackendNetworks on non-offline backends; on the transition into DELETED
+    mark it deleted and return its bridge / MAC prefix to their pools."""
+    operstates = BackendNetwork.objects.filter(network=network, backend__offline=False) \
+        .values_list("operstate", flat=True)
+    new_state = "DELETED" if network.deleted else state.network_state(list(operstates))
+    if new_state == network.state:
+        return False
+    log.info("Network %s: %s -> %s", network.pk, network.state, new_state)
+    network.state = new_state
+    if new_state == "DELETED":
+        network.deleted = True
+        from synnefo.logic.networks import release_resources
+        release_resources(network)
+    network.save()
+    return True
+
+
+def update_network_status(message):
+    """``ganeti-network-status``: BackendNetwork state, SET_PARAMS reservations."""
+    opcode = _field(message, "operation", str)
+    status = _field(message, "status", str)
+    job_id = _field(message, "jobId", int)
+    logmsg = _field(message, "logmsg", str) if "logmsg" in message else None
+    name = _field(message, "network", str)
+    cluster = _field(message, "cluster", str)
+    state.check_status(status)
+    when = _event_time(message)
+    net_id = network_id_of(name)
+    if net_id is None:
+        log.info("Ignoring %s of network %r: not a Cyclades network", opcode, name)
+        return "unknown"
+    with transaction.atomic():
+        network = Network.objects.select_for_update().filter(pk=net_id).first()
+        backend = Backend.objects.filter(clustername=cluster).first()
+        if network is None or backend is None:
+            log.error("Ignoring %s of %s on %s: %s not in the DB", opcode, name, cluster,
+                      "network" if network is None else "backend")
+            return "unknown"
+        bnet = BackendNetwork.objects.select_for_update().filter(network=network, backend=backend).first()
+        if bnet is None:
+            log.error("Ignoring %s of %s: no BackendNetwork on %s", opcode, name, cluster)
+            return "unknown"
+        if state.is_stale(when, bnet.backendtime):
+            log.debug("Stale %s/%s of %s on %s", opcode, status, name, cluster)
+            return "stale"
+        if state.bookkeeping_applies(job_id, bnet.backendjobid):
+            bnet.backendjobid, bnet.backendopcode = job_id, opcode
+            bnet.backendjobstatus, bnet.backendlogmsg = status, logmsg
+        effect = state.network_effect(opcode, status, bnet.operstate)
+        if opcode == "OP_NETWORK_SET_PARAMS" and status == "success":
+            add, remove = _ip_list(message, "add_reserved_ips"), _ip_list(message, "remove_reserved_ips")
+            if add or remove:
+                from synnefo.logic.pools import IPPool, PoolError
+                pool = IPPool.for_network(network)
+                for ip in add:
+                    try:
+                        pool.reserve(ip, external=True)
+                    except (PoolError, ValueError) as exc:
+                        log.warning("Network %s: cannot reserve %s: %s", net_id, ip, exc)
+                for ip in remove:
+                    try:
+                        pool.release_external(ip)
+                    except (PoolError, ValueError) as exc:
+                        log.warning("Network %s: cannot release %s: %s", net_id, ip, exc)
+                pool.save()
+        if effect.operstate:
+            bnet.operstate = effect.operstate
+        if effect.destroy:
+            bnet.deleted = True
+        if effect.advance_time:
+            bnet.backendtime = when
+        bnet.save()
+        if effect.operstate:
+            update_network_state(network)
+    return "applied"
+
+
+# --- progress ------------------------------------------------------------------
+
+def update_progress(message):
+    """snf-image progress: build percentage and diagnostics."""
+    kind = _field(message, "type", str)
+    when = _event_time(message)
+    with transaction.atomic():
+        vm, name = _lock_vm(message)
+        if vm is None:
+            return "unknown"
+        if kind in ("image-copy-progress", "ganeti-create-progress"):
+            value = _field(message, "progress" if kind == "image-copy-progress" else "rprogress")
+            percentage = state.build_percentage(value, vm.buildpercentage)
+            if not state.progress_applies(vm.operstate, vm.deleted):
+                return "ignored"
+            if percentage == vm.buildpercentage:
+                return "unchanged"
+            vm.buildpercentage = percentage
+            vm.save(update_fields=["buildpercentage", "updated"])
+            return "applied"
+        if kind in ("image-info", "image-warning", "image-error", "image-helper"):
+            source, level, text, details = state.diagnostic_of(message)
+            if VirtualMachineDiagnostic.objects.filter(machine=vm, source=source, source_date=when,
+                                                       message=text).exists():
+                return "duplicate"
+            VirtualMachineDiagnostic.objects.create(machine=vm, level=level, source=source,
+                                                    source_date=when, message=text, details=details)
+            vm.save(update_fields=["updated"])
+            return "applied"
+    log.error("Ignoring progress message of unknown type %r for %s", kind, name)
+    return "ignored"
+
+
+HANDLERS = {
+    "ganeti-op-status": update_op_status,
+    "ganeti-net-status": update_net_status,
+    "ganeti-network-status": update_network_status,
+}
+
+
+def handle(message):
+    """Apply one decoded message; returns the outcome string."""
+    if not isinstance(message, dict):
+        raise InvalidMessage("message is not an object")
+    kind = message.get("type")
+    handler = HANDLERS.get(kind)
+    if handler is None and isinstance(kind, str) and (kind.startswith("image-")
+                                                      or kind == "ganeti-create-progress"):
+        handler = update_progress
+    if handler is None:
+        raise InvalidMessage("unknown message type %r" % (kind,))
+    return handler(message)

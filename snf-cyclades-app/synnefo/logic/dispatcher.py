@@ -1,0 +1,382 @@
+"""snf-dispatcher: apply the Ganeti side's messages to the database (spec 03 §5).
+
+Consumes ``<prefix>-events-{op,network,net,progress}``. Each message is
+decoded, applied by :mod:`synnefo.logic.callbacks` in one transaction and
+acknowledged only after that transaction committed:
+
+* applied, stale, duplicate, unknown / not-ours object -> ack;
+* cannot be parsed or applied (malformed body or field, invalid status,
+  negative progress, an integrity error, any unexpected exception) ->
+  ``delivery.reject_to_dead_letter(reason)``: kept in ``<queue>-dl`` for
+  ``snf-manage queue-retry``, never lost, never blocking the queue;
+* a transient database error (connection lost, database locked) -> the
+  connection is closed and the message retried with back-off until it
+  succeeds or the dispatcher is stopped (then it is left unacknowledged and
+  the broker redelivers it).
+
+SIGTERM / SIGINT: finish the current message, then exit 0.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+log = logging.getLogger("snf-dispatcher")
+
+PROG = "snf-dispatcher"
+DEFAULT_PID_FILE = "/var/run/synnefo/dispatcher.pid"
+DEFAULT_LOG_FILE = "/var/log/synnefo/dispatcher.log"
+LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s: %(message)s"
+QUEUE_KINDS = ("op", "network", "net", "progress")
+TRANSIENT_HINTS = ("locked", "connection", "server closed", "terminat", "timeout", "timed out",
+                   "could not connect", "deadlock", "could not serialize", "shutdown", "busy")
+
+
+# --- messages (synnefo.messaging contract, with a fallback while it is written) ---
+
+class _FallbackMalformed(ValueError):
+    pass
+
+
+def _messages():
+    try:
+        from synnefo.messaging import messages
+        return messages
+    except ImportError:  # pragma: no cover - the package is being written
+        return None
+
+
+def malformed_errors():
+    from synnefo.logic.state import InvalidMessage
+    messages = _messages()
+    extra = (messages.MalformedMessage,) if messages is not None else (_FallbackMalformed,)
+    return (InvalidMessage,) + extra
+
+
+def decode(body):
+    messages = _messages()
+    if messages is not None:
+        return messages.decode(body)
+    import json
+    try:
+        value = json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _FallbackMalformed("body is not JSON: %s" % exc)
+    if not isinstance(value, dict):
+        raise _FallbackMalformed("body is not a JSON object")
+    return value
+
+
+def queue_names(prefix_id):
+    """The four queues of ``BACKEND_PREFIX_ID`` (``snf-`` -> ``snf-events-op`` ...)."""
+    try:
+        from synnefo.messaging import names
+        prefix = names.prefix_of(prefix_id)
+        return [names.queue_name(prefix, kind) for kind in names.QUEUE_KINDS]
+    except ImportError:  # pragma: no cover
+        prefix = prefix_id.split("-", 1)[0]
+        return ["%s-events-%s" % (prefix, kind) for kind in QUEUE_KINDS]
+
+
+def backend_prefix(prefix_id):
+    try:
+        from synnefo.messaging import names
+        return names.prefix_of(prefix_id)
+    except ImportError:  # pragma: no cover
+        return prefix_id.split("-", 1)[0]
+
+
+# --- database errors ---------------------------------------------------------
+
+def is_transient(exc):
+    """Is this database error worth retrying (the database went away or is busy)?"""
+    from django.db import InterfaceError, OperationalError, connection
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc).lower()
+    if any(hint in text for hint in TRANSIENT_HINTS):
+        return True
+    try:
+        return not connection.is_usable()
+    except Exception:
+        return True
+
+
+def close_connections():
+    from django.db import connections
+    for conn in connections.all(initialized_only=True):
+        if conn.in_atomic_block:  # never under a caller's transaction (tests)
+            continue
+        try:
+            conn.close()
+        except Exception as exc:  # a broken connection may fail to close
+            log.debug("closing DB connection: %s", exc)
+
+
+class Dispatcher:
+    """The decode -> apply -> ack loop, without process concerns."""
+
+    def __init__(self, broker, prefix_id, stop_event=None, prefetch=5, idle_timeout=600,
+                 max_retry_delay=5.0):
+        self.broker = broker
+        self.prefix_id = prefix_id
+        self.queues = queue_names(prefix_id)
+        self.stop_event = stop_event or threading.Event()
+        self.prefetch = prefetch
+        self.idle_timeout = idle_timeout
+        self.max_retry_delay = max_retry_delay
+        self.counts = {"acked": 0, "dead": 0, "left": 0}
+        self.reuse_connection_for = 1.0  # seconds
+        self._last_message = float("-inf")
+
+    def declare(self):
+        self.broker.declare(backend_prefix(self.prefix_id))
+
+    def _dead_letter(self, delivery, reason):
+        log.error("Dead-lettering message from %s: %s", getattr(delivery, "queue", "?"), reason)
+        delivery.reject_to_dead_letter(reason[:1000])
+        self.counts["dead"] += 1
+
+    def handle_delivery(self, delivery):
+        """Apply one delivery; returns ``ack``, ``dead`` or ``left`` (unacked, stopping)."""
+        from django.db import DatabaseError
+        from synnefo.logic import callbacks
+        # After an idle pause, drop the DB connection (it may have been broken
+        # meanwhile, e.g. a database restart); back to back, keep it: a new
+        # connection per message costs more than the message (see
+        # benchmarks/dispatcher_throughput.py). An error mid-message closes
+        # it anyway (transient-error path below).
+        now = time.monotonic()
+        if now - self._last_message > self.reuse_connection_for:
+            close_connections()
+        self._last_message = now
+        bad = malformed_errors()
+        try:
+            message = decode(delivery.body)
+        except bad as exc:
+            self._dead_letter(delivery, "malformed message: %s" % exc)
+            return "dead"
+        delay = 0.1
+        while True:
+            try:
+                outcome = callbacks.handle(message)
+            except bad as exc:
+                self._dead_letter(delivery, "cannot apply %s: %s" % (message.get("type"), exc))
+                return "dead"
+            except DatabaseError as exc:
+                if not is_transient(exc):
+                    log.exception("Database error applying %s", message.get("type"))
+                    self._dead_letter(delivery, "database error: %s" % exc)
+                    return "dead"
+                log.warning("Transient database error (%s); retrying in %.1fs", exc, delay)
+                close_connections()
+                if self.stop_event.wait(delay):
+                    log.info("Stopping: message left unacknowledged for redelivery")
+                    self.counts["left"] += 1
+                    return "left"
+                delay = min(delay * 2, self.max_retry_delay)
+                continue
+            except Exception as exc:
+                log.exception("Unexpected error applying %s", message.get("type"))
+                self._dead_letter(delivery, "%s: %s" % (type(exc).__name__, exc))
+                return "dead"
+            break
+        delivery.ack()
+        self.counts["acked"] += 1
+        log.debug("%s %s of %s: %s", message.get("type"), message.get("status", ""),
+                  message.get("instance") or message.get("network"), outcome)
+        self._last_message = time.monotonic()
+        return "ack"
+
+    def run(self):
+        """Consume until the stop event is set."""
+        log.info("Consuming %s", ", ".join(self.queues))
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            self.broker.consume(self.queues, self.handle_delivery, prefetch=self.prefetch,
+                                stop_event=self.stop_event, idle_timeout=self.idle_timeout)
+            if self.stop_event.is_set():
+                break
+            if self.idle_timeout and time.monotonic() - started >= self.idle_timeout * 0.9:
+                log.warning("No message for %d s: verify that snf-ganeti-eventd is running",
+                            self.idle_timeout)
+            else:
+                self.stop_event.wait(1)  # consume returned early: do not spin
+        close_connections()
+
+
+# --- process ------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Apply Ganeti's job, network, NIC and progress messages to the "
+                               "Cyclades database.")
+    parser.add_argument("-f", "--foreground", action="store_true",
+                        help="do not detach; log to stderr unless --log-file is given")
+    parser.add_argument("-p", "--pid-file", default=None,
+                        help=f"pid file (default {DEFAULT_PID_FILE} when detached)")
+    parser.add_argument("-l", "--log-file", dest="log_file", default=None,
+                        help=f"log file (default {DEFAULT_LOG_FILE} when detached)")
+    parser.add_argument("-d", "--debug", action="store_true", help="debug logging")
+    parser.add_argument("--purge-queues", action="store_true",
+                        help="delete every message of the four queues (asks first unless --yes) "
+                             "and exit")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    return parser.parse_args(argv)
+
+
+def setup_logging(debug=False, log_file=None):
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    if log_file:
+        os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
+        handler = logging.FileHandler(log_file)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    for noisy in ("kombu", "amqp"):
+        logging.getLogger(noisy).setLevel(logging.INFO if debug else logging.WARNING)
+    return handler
+
+
+def load_django():
+    """Set up Django on the Synnefo settings; a settings error exits 1 in one line."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.settings")
+    try:
+        import django
+        django.setup()
+    except Exception as exc:
+        if type(exc).__name__ != "SettingsError":
+            raise
+        print(f"{PROG}: settings error: {exc}", file=sys.stderr)
+        raise SystemExit(1)
+    from django.conf import settings
+    return settings
+
+
+def make_broker(settings):
+    from synnefo.messaging.client import Broker
+    return Broker.from_settings(settings)
+
+
+def purge(settings, yes=False):
+    queues = queue_names(settings.BACKEND_PREFIX_ID)
+    if not yes:
+        answer = input("Delete every message of %s? [y/N] " % ", ".join(queues))
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing purged.")
+            return 1
+    broker = make_broker(settings)
+    try:
+        for queue in queues:
+            broker.purge(queue)
+            print("Purged %s" % queue)
+    finally:
+        broker.close()
+    return 0
+
+
+def _run(settings, stop_event):
+    try:
+        broker = make_broker(settings)
+    except Exception as exc:
+        log.error("cannot set up the broker client: %s", exc)
+        return 1
+    dispatcher = Dispatcher(broker, settings.BACKEND_PREFIX_ID, stop_event,
+                            prefetch=settings.DISPATCHER_PREFETCH,
+                            idle_timeout=settings.DISPATCHER_IDLE_TIMEOUT,
+                            max_retry_delay=settings.DISPATCHER_DB_RETRY_MAX_DELAY)
+    log.info("%s starting (pid %d)", PROG, os.getpid())
+    try:
+        dispatcher.declare()
+        dispatcher.run()
+    except Exception:
+        log.exception("%s failed", PROG)
+        return 1
+    finally:
+        try:
+            broker.close()
+        except Exception as exc:
+            log.debug("broker close: %s", exc)
+    log.info("%s stopped: %d acked, %d dead-lettered", PROG, dispatcher.counts["acked"],
+             dispatcher.counts["dead"])
+    return 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    for attr in ("pid_file", "log_file"):
+        if getattr(args, attr):
+            setattr(args, attr, os.path.abspath(getattr(args, attr)))
+    settings = load_django()
+    if args.purge_queues:
+        setup_logging(args.debug, None)
+        return purge(settings, args.yes)
+    log_file = args.log_file or (None if args.foreground else DEFAULT_LOG_FILE)
+    pid_file = args.pid_file or (None if args.foreground else DEFAULT_PID_FILE)
+    try:
+        handler = setup_logging(args.debug, log_file)
+    except OSError as exc:
+        print(f"{PROG}: cannot open log file: {exc}", file=sys.stderr)
+        return 1
+    stop_event = threading.Event()
+
+    def on_signal(signum, frame):
+        log.info("signal %d received: finishing the current message", signum)
+        stop_event.set()
+
+    if args.foreground:
+        if pid_file:
+            with open(pid_file, "w") as handle:
+                handle.write(f"{os.getpid()}\n")
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        try:
+            return _run(settings, stop_event)
+        finally:
+            if pid_file:
+                try:
+                    os.unlink(pid_file)
+                except OSError:
+                    pass
+
+    import daemon
+    import daemon.pidfile
+    os.makedirs(os.path.dirname(pid_file), exist_ok=True)
+    pidlock = daemon.pidfile.TimeoutPIDLockFile(pid_file, acquire_timeout=1)
+    if pidlock.is_locked():
+        pid = pidlock.read_pid()
+        if pid and _alive(pid):
+            print(f"{PROG}: already running (pid {pid}, {pid_file})", file=sys.stderr)
+            return 1
+        pidlock.break_lock()
+    close_connections()  # never share a DB socket across the fork
+    context = daemon.DaemonContext(
+        pidfile=pidlock, files_preserve=[handler.stream],
+        signal_map={signal.SIGTERM: on_signal, signal.SIGINT: on_signal},
+        working_directory="/", umask=0o027)
+    with context:
+        return _run(settings, stop_event)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""snf-manage backend-modify: change only what is given (spec 04 §5)."""
+
+import importlib
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from synnefo.db.models import Backend
+from synnefo.logic import backends
+from synnefo.logic.utils import get_object_or_error, one_line_errors
+
+add_tls_arguments = importlib.import_module(
+    "synnefo.logic.management.commands.backend-add").add_tls_arguments
+
+
+class Command(BaseCommand):
+    help = ("Modify a backend. Only the given options change; new credentials or TLS settings "
+            "are checked against the cluster before saving (unless --no-check).")
+
+    def create_parser(self, *args, **kwargs):
+        return one_line_errors(super().create_parser(*args, **kwargs))
+
+    def add_arguments(self, parser):
+        parser.add_argument("backend_id", help="backend id (see backend-list)")
+        parser.add_argument("--clustername")
+        parser.add_argument("--port", type=int)
+        parser.add_argument("--user", "--username", dest="user")
+        parser.add_argument("--pass", "--password", dest="password")
+        add_tls_arguments(parser)
+        parser.add_argument("--verify", action="store_true",
+                            help="verify the certificate against the system CAs again")
+        drain = parser.add_mutually_exclusive_group()
+        drain.add_argument("--drained", dest="drained", action="store_const", const=True)
+        drain.add_argument("--undrained", "--no-drained", dest="drained", action="store_const",
+                           const=False)
+        offline = parser.add_mutually_exclusive_group()
+        offline.add_argument("--offline", dest="offline", action="store_const", const=True)
+        offline.add_argument("--online", "--no-offline", dest="offline", action="store_const",
+                             const=False)
+        parser.add_argument("--no-check", action="store_true",
+                            help="do not check changed credentials against the cluster")
+
+    def handle(self, *args, **options):
+        backend = get_object_or_error(Backend, options["backend_id"], "Backend", "backend-list")
+        changes = {}
+        for option, field in (("clustername", "clustername"), ("port", "port"), ("user", "username")):
+            if options[option] is not None:
+                changes[field] = options[option]
+        if "port" in changes and not 0 < changes["port"] <= 65535:
+            raise CommandError("invalid port: %s" % changes["port"])
+        if options["ca_file"]:
+            changes.update(ssl_verify=True, ssl_ca_file=options["ca_file"], ssl_fingerprint=None)
+        elif options["fingerprint"]:
+            changes.update(ssl_fingerprint=options["fingerprint"], ssl_ca_file=None)
+        elif options["no_verify"]:
+            changes.update(ssl_verify=False, ssl_ca_file=None, ssl_fingerprint=None)
+        elif options["verify"]:
+            changes.update(ssl_verify=True, ssl_ca_file=None, ssl_fingerprint=None)
+        for flag in ("drained", "offline"):
+            if options[flag] is not None:
+                changes[flag] = options[flag]
+        if not changes and options["password"] is None:
+            raise CommandError("Nothing to change: give at least one option")
+        if "clustername" in changes and Backend.objects.filter(
+                clustername=changes["clustername"]).exclude(pk=backend.pk).exists():
+            raise CommandError("Backend %s already exists" % changes["clustername"])
+        credentials = {"clustername", "port", "username", "ssl_verify", "ssl_ca_file", "ssl_fingerprint"}
+        if (credentials & set(changes) or options["password"] is not None) and not options["no_check"]:
+            new = {f: changes.get(f, getattr(backend, f)) for f in credentials}
+            password = options["password"] if options["password"] is not None else backend.password
+            try:
+                backends.check_credentials(new["clustername"], new["port"], new["username"], password,
+                                           verify=new["ssl_verify"], fingerprint=new["ssl_fingerprint"],
+                                           ca_file=new["ssl_ca_file"])
+            except backends.BackendCheckError as exc:
+                raise CommandError(str(exc))
+        with transaction.atomic():
+            backend = Backend.objects.select_for_update().get(pk=backend.pk)
+            for field, value in changes.items():
+                setattr(backend, field, value)
+            if options["password"] is not None:
+                backend.password = options["password"]
+            backend.save()
+        self.stdout.write("Backend %d (%s) modified: %s" % (
+            backend.id, backend.clustername,
+            ", ".join(sorted(set(changes) | ({"password"} if options["password"] is not None else set())))))

@@ -1,0 +1,322 @@
+"""Network operations: the logic behind the networks API (spec 02 §7, 04 §2, §4.4).
+
+Lock order (spec 03 §5.6): User -> VM -> Network -> BackendNetwork -> pool rows.
+New Network/BackendNetwork rows are committed before the first Ganeti job is
+submitted.
+"""
+
+import logging
+import re
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from synnefo.db.models import NETWORK_TYPES, Backend, BackendNetwork, Network, NetworkInterface
+from synnefo.logic import backends as backend_mod
+from synnefo.logic import validation
+from synnefo.logic.errors import (
+    BadRequest,
+    BuildInProgress,
+    Forbidden,
+    ItemNotFound,
+    NetworkInUse,
+    OverLimit,
+    ServiceUnavailable,
+)
+from synnefo.logic.pools import BridgePool, IPPool, MacPrefixPool, PoolError, PoolExhausted
+from synnefo.logic.servers import get_vm, lock_user, submit_action, validate_server_action
+from synnefo.logic.users import network_limit
+from synnefo.logic.utils import network_name
+from synnefo.rapi import GanetiApiError
+
+log = logging.getLogger(__name__)
+
+ATTACHMENT_RE = re.compile(r"^nic-(\d+)-(\d+)$")
+
+
+# --- per-type resources (04 §4.4) ------------------------------------------
+
+def default_link(net_type):
+    return {
+        "PUBLIC_ROUTED": settings.PUBLIC_ROUTED_ROUTING_TABLE,
+        "PRIVATE_MAC_FILTERED": settings.PRIVATE_MAC_FILTERED_BRIDGE,
+        "CUSTOM_ROUTED": settings.CUSTOM_ROUTED_ROUTING_TABLE,
+        "CUSTOM_BRIDGED": settings.CUSTOM_BRIDGED_BRIDGE,
+    }.get(net_type)
+
+
+def net_resources(net_type, link=None, mac_prefix=None):
+    """``(link, mac_prefix)`` of a new network of ``net_type``, allocating from
+    the bridge / MAC-prefix pools where the type needs it (locks the pool row).
+    Raises ``PoolError``."""
+    if net_type == "PRIVATE_MAC_FILTERED":
+        pool = MacPrefixPool.locked()
+        prefix = pool.get()
+        pool.save()
+        return link or default_link(net_type), prefix
+    if net_type == "PRIVATE_PHYSICAL_VLAN":
+        if link:
+            return link, mac_prefix or settings.MAC_POOL_BASE
+        pool = BridgePool.locked()
+        bridge = pool.get()
+        pool.save()
+        return bridge, mac_prefix or settings.MAC_POOL_BASE
+    return link or default_link(net_type), mac_prefix or settings.MAC_POOL_BASE
+
+
+def release_resources(network):
+    """Give the network's bridge / MAC prefix back to its pool (network DELETED).
+    Call inside a transaction."""
+    try:
+        if network.type == "PRIVATE_MAC_FILTERED" and network.mac_prefix != settings.MAC_POOL_BASE:
+            pool = MacPrefixPool.locked()
+            pool.put(network.mac_prefix)
+            pool.save()
+        elif network.type == "PRIVATE_PHYSICAL_VLAN" and network.link:
+            pool = BridgePool.locked()
+            pool.put(network.link)
+            pool.save()
+    except (PoolError, ValueError) as exc:
+        log.warning("Cannot return the resources of network %s: %s", network.id, exc)
+
+
+# --- lookups / limits -----------------------------------------------------
+
+
+
+def get_network(userid, network_id, for_update=False):
+    try:
+        network_id = int(network_id)
+    except (TypeError, ValueError):
+        raise ItemNotFound("Network not found.")
+    query = Network.objects.filter(Q(userid=userid) | Q(public=True), pk=network_id)
+    if for_update:
+        query = query.select_for_update()
+    network = query.first()
+    if network is None:
+        raise ItemNotFound("Network not found.")
+    return network
+
+
+def _modifiable(network, verb="modify"):
+    if network.public:
+        raise Forbidden("Can not %s the public network." % verb)
+    if network.deleted:
+        raise BadRequest("Network has been deleted.")
+
+
+# --- create -----------------------------------------------------------------
+
+def _insert_network(name, subnet, gateway, subnet6, gateway6, dhcp, net_type, link, mac_prefix,
+                    public, userid, backends):
+    network = Network.objects.create(
+        name=name, userid=userid, subnet=str(subnet), gateway=gateway,
+        subnet6=str(subnet6) if subnet6 else None, gateway6=gateway6, dhcp=dhcp, type=net_type,
+        link=link, mac_prefix=mac_prefix, public=public, state="PENDING", action="CREATE")
+    IPPool.for_network(network).save()  # initialise the pool (network/gateway/broadcast reserved)
+    for backend in backends:
+        backend_mod.ensure_backend_network(network, backend)
+    return network
+
+
+def submit_create(network, backends):
+    """Create + connect jobs on every backend; failures are logged (reconciliation
+    finishes the job). Returns ``{backend_id: error or None}``."""
+    results = {}
+    for backend in backends:
+        try:
+            backend_mod.create_network_on_backend(network, backend)
+            results[backend.id] = None
+        except (GanetiApiError, ServiceUnavailable) as exc:
+            log.error("Cannot create network %s on %s: %s", network.id, backend, exc)
+            results[backend.id] = str(exc)
+    return results
+
+
+def create(userid, name, cidr="192.168.1.0/24", cidr6=None, gateway=None, gateway6=None,
+           net_type="PRIVATE_MAC_FILTERED", dhcp=True, public=False):
+    """Create a private network of ``userid`` (spec 02 §7.2)."""
+    if public:
+        raise Forbidden("Can not create a public network.")
+    if net_type not in NETWORK_TYPES:
+        raise BadRequest("Invalid network type: %s" % (net_type,))
+    if net_type not in settings.ENABLED_NETWORKS:
+        raise Forbidden("Can not create %s network" % net_type)
+    validation.network_name(name)
+    with transaction.atomic():
+        user = lock_user(userid)
+        if Network.objects.filter(userid=userid, deleted=False).count() >= network_limit(user):
+            raise OverLimit("Network count limit exceeded for your account.")
+        subnet = validation.ipv4_subnet(cidr)
+        validation.ipv4_subnet_size(subnet)
+        gateway = validation.ipv4_gateway(gateway, subnet)
+        subnet6 = validation.ipv6_subnet(cidr6)
+        gateway6 = validation.ipv6_gateway(gateway6, subnet6)
+        try:
+            link, mac_prefix = net_resources(net_type)
+        except PoolError as exc:
+            log.error("Network resources for %s: %s", net_type, exc)
+            raise ServiceUnavailable("Failed to allocate resources for network")
+        backends = list(Backend.objects.filter(offline=False).order_by("id"))
+        network = _insert_network(name, subnet, gateway, subnet6, gateway6, bool(dhcp), net_type,
+                                  link, mac_prefix, False, userid, backends)
+    submit_create(network, backends)
+    network.refresh_from_db()
+    return network
+
+
+def admin_create(name, subnet, gateway=None, subnet6=None, gateway6=None, dhcp=False, public=False,
+                 net_type="PRIVATE_MAC_FILTERED", owner=None, backend=None, link=None, mac_prefix=None):
+    """``snf-manage network-create`` (spec 04 §6): no quota; public networks
+    live on one backend. Raises ``BadRequest``/``ServiceUnavailable``."""
+    if net_type not in NETWORK_TYPES:
+        raise BadRequest("Invalid network type: %s" % (net_type,))
+    if public and backend is None:
+        raise BadRequest("A public network needs a backend.")
+    if not public and backend is not None:
+        raise BadRequest("Only public networks are created on one backend.")
+    if not public and not owner:
+        raise BadRequest("A private network needs an owner.")
+    if net_type == "PRIVATE_MAC_FILTERED" and mac_prefix:
+        raise BadRequest("Can not override the MAC prefix of PRIVATE_MAC_FILTERED networks.")
+    if net_type == "PRIVATE_PHYSICAL_VLAN" and link:
+        raise BadRequest("Can not override the link of PRIVATE_PHYSICAL_VLAN networks.")
+    validation.network_name(name)
+    net = validation.ipv4_subnet(subnet)
+    if net.prefixlen > 29 or (not public and net.prefixlen <= settings.MAX_CIDR_BLOCK):
+        raise BadRequest("Unsupported network size: private networks need a prefix in /%d../29, "
+                         "public ones at most /29." % (settings.MAX_CIDR_BLOCK + 1))
+    gateway = validation.ipv4_gateway(gateway, net)
+    net6 = validation.ipv6_subnet(subnet6)
+    gateway6 = validation.ipv6_gateway(gateway6, net6)
+    if mac_prefix:
+        from synnefo.logic.pools import _mac_prefix_int, valid_mac_prefix
+        try:
+            _mac_prefix_int(mac_prefix)
+        except ValueError as exc:
+            raise BadRequest(str(exc))
+        if not valid_mac_prefix(mac_prefix):
+            raise BadRequest("MAC prefix %s is not unicast and locally administered." % mac_prefix)
+    with transaction.atomic():
+        try:
+            link, mac_prefix = net_resources(net_type, link, mac_prefix)
+        except PoolError as exc:
+            raise ServiceUnavailable("Failed to allocate resources for network: %s" % exc)
+        backends = [backend] if public else list(Backend.objects.filter(offline=False).order_by("id"))
+        network = _insert_network(name, net, gateway, net6, gateway6, bool(dhcp), net_type, link,
+                                  mac_prefix, public, owner or None, backends)
+    results = submit_create(network, backends)
+    network.refresh_from_db()
+    return network, results
+
+
+# --- rename / delete ----------------------------------------------------------
+
+def rename(userid, network_id, name):
+    validation.network_name(name)
+    with transaction.atomic():
+        network = get_network(userid, network_id, for_update=True)
+        _modifiable(network, "rename")
+        network.name = name
+        network.save(update_fields=["name", "updated"])
+    return network
+
+
+def delete(userid, network_id):
+    with transaction.atomic():
+        network = get_network(userid, network_id, for_update=True)
+        _modifiable(network, "delete")
+        return destroy(network)
+
+
+def destroy(network):
+    """Mark ``network`` (locked by the caller) DESTROY and delete it on every
+    non-offline backend. Refused while NICs use it."""
+    if NetworkInterface.objects.filter(network=network).exists():
+        raise NetworkInUse("Machines are connected to network.")
+    network.action = "DESTROY"
+    bnets = list(BackendNetwork.objects.select_related("backend")
+                 .filter(network=network, deleted=False, backend__offline=False))
+    if not BackendNetwork.objects.filter(network=network, deleted=False).exists():
+        # Nothing exists in Ganeti: nothing will ever confirm the removal.
+        network.state, network.deleted = "DELETED", True
+        network.save()
+        release_resources(network)
+        return network
+    network.save(update_fields=["action", "updated"])
+    errors = []
+    for bnet in bnets:
+        try:
+            job = backend_mod.delete_network_on_backend(network, bnet.backend)
+            BackendNetwork.objects.filter(pk=bnet.pk).update(backendjobid=job)
+        except (GanetiApiError, ServiceUnavailable) as exc:
+            log.error("Cannot delete network %s on %s: %s", network.id, bnet.backend, exc)
+            errors.append(exc)
+    if bnets and len(errors) == len(bnets):
+        raise ServiceUnavailable("Failed to delete network: %s" % errors[0])
+    return network
+
+
+# --- connect / disconnect -------------------------------------------------------
+
+def connect(userid, network_id, vm_id):
+    """Add a NIC on ``network_id`` to the caller's VM ``vm_id`` (task CONNECT)."""
+    with transaction.atomic():
+        vm = get_vm(userid, vm_id, for_update=True)
+        network = get_network(userid, network_id, for_update=True)
+        _modifiable(network)
+        if network.state != "ACTIVE":
+            raise BuildInProgress("Network not active yet")
+        validate_server_action(vm, "CONNECT")
+        if vm.backend_id is None or not BackendNetwork.objects.filter(
+                network=network, backend_id=vm.backend_id, operstate="ACTIVE").exists():
+            raise BuildInProgress("Network not active yet on the server's backend")
+        ip = None
+        if network.dhcp:
+            pool = IPPool.for_network(network)
+            try:
+                ip = pool.get()
+            except PoolExhausted:
+                raise OverLimit("Network is full")
+            pool.save()
+        nic = {"ip": ip, "network": network_name(network.id)}
+
+        def submit(client, name):
+            return client.modify_instance(name, nics=[["add", nic]], hotplug=settings.GANETI_USE_HOTPLUG)
+
+        submit_action(vm, None, "CONNECT", submit)  # a RAPI failure rolls the IP back too
+    return vm
+
+
+def parse_attachment(attachment):
+    match = ATTACHMENT_RE.match(str(attachment or ""))
+    if not match:
+        raise BadRequest("Malformed attachment id: %s" % (attachment,))
+    return int(match.group(1)), int(match.group(2))
+
+
+def disconnect(userid, network_id, attachment):
+    """Remove the NIC ``nic-<vm>-<index>`` from its VM (task DISCONNECT)."""
+    vm_id, index = parse_attachment(attachment)
+    with transaction.atomic():
+        vm = get_vm(userid, vm_id, for_update=True)
+        network = get_network(userid, network_id, for_update=True)
+        _modifiable(network)
+        validate_server_action(vm, "DISCONNECT")
+        nic = NetworkInterface.objects.filter(machine=vm, index=index).first()
+        if nic is None:
+            raise ItemNotFound("NIC not found on VM")
+        if index == 0:
+            raise Forbidden("Can not remove the public NIC of a server.")
+        if nic.network_id != network.id:
+            raise BadRequest("NIC %s is not connected to network %s." % (attachment, network.id))
+        if nic.dirty:
+            raise BuildInProgress("Machine is busy.")
+        NetworkInterface.objects.filter(machine=vm).update(dirty=True)
+
+        def submit(client, name):
+            return client.modify_instance(name, nics=[["remove", index, {}]],
+                                          hotplug=settings.GANETI_USE_HOTPLUG)
+
+        submit_action(vm, None, "DISCONNECT", submit)
+    return vm

@@ -1,0 +1,470 @@
+"""Server (VM) operations: the logic behind the compute API (spec 02 §4, 04 §1).
+
+Every entry point takes the caller's ``userid``, finds the VM among that
+user's VMs (``ItemNotFound`` otherwise), locks the rows it changes and raises
+``synnefo.logic.errors`` exceptions. Ganeti is only asked to do things; state
+changes arrive later through the dispatcher.
+
+Concurrency (spec 03 §5.6): actions on an existing VM lock the VM row, record
+action + task, submit the job, store its id and commit while holding the lock.
+Creation commits the new VM row *before* submitting the create job, so that
+early job messages find it.
+"""
+
+import copy
+import json
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from synnefo.db.models import (
+    FIREWALL_PROFILES,
+    Flavor,
+    Image,
+    Network,
+    User,
+    VirtualMachine,
+    VirtualMachineMetadata,
+)
+from synnefo.logic import allocators, validation
+from synnefo.logic.backends import get_rapi_client
+from synnefo.logic.console import get_console_client
+from synnefo.logic.errors import (
+    BadRequest,
+    BuildInProgress,
+    Forbidden,
+    ItemNotFound,
+    OverLimit,
+    ServiceUnavailable,
+)
+from synnefo.logic.pools import IPPool, PoolExhausted
+from synnefo.logic.users import vm_limit
+from synnefo.logic.utils import instance_name, network_name, random_password
+from synnefo.rapi import GanetiApiError
+
+log = logging.getLogger(__name__)
+
+FINAL_JOB_STATUSES = ("success", "error", "canceled")
+JOB_FIELDS_CLEARED = {"backendjobid": None, "backendopcode": None, "backendjobstatus": None,
+                      "backendlogmsg": None}
+
+
+# --- limits -------------------------------------------------------------
+
+
+
+def lock_user(userid):
+    """The ``User`` row of ``userid``, locked (created if missing, e.g. by admin commands)."""
+    user = User.objects.select_for_update().filter(uniq=userid).first()
+    if user is None:
+        User.objects.get_or_create(uniq=userid)
+        user = User.objects.select_for_update().get(uniq=userid)
+    return user
+
+
+# --- lookups ------------------------------------------------------------
+
+def get_vm(userid, vm_id, for_update=False):
+    try:
+        vm_id = int(vm_id)
+    except (TypeError, ValueError):
+        raise ItemNotFound("Server not found.")
+    query = VirtualMachine.objects.select_related("backend", "flavor")
+    if for_update:
+        query = query.select_for_update(of=("self",))
+    vm = query.filter(pk=vm_id, userid=userid).first()
+    if vm is None:
+        raise ItemNotFound("Server not found.")
+    return vm
+
+
+def get_image(userid, image_id):
+    image = (Image.objects.filter(pk=str(image_id), deleted__isnull=True)
+             .exclude(status="deleted").filter(Q(public=True) | Q(owner=userid)).first())
+    if image is None:
+        raise ItemNotFound("Image not found.")
+    return image
+
+
+def get_flavor(flavor_id):
+    try:
+        flavor_id = int(flavor_id)
+    except (TypeError, ValueError):
+        raise ItemNotFound("Flavor not found.")
+    flavor = Flavor.objects.filter(pk=flavor_id, deleted=False).first()
+    if flavor is None:
+        raise ItemNotFound("Flavor not found.")
+    return flavor
+
+
+# --- create -------------------------------------------------------------
+
+def create_instance_payload(vm, nic, flavor, image, password, personality):
+    """The RAPI body of CreateInstance (spec 04 §1.1), a fresh dict per call."""
+    payload = copy.deepcopy(settings.GANETI_CREATEINSTANCE_KWARGS)
+    template = flavor.disk_template
+    provider = None
+    if template.startswith("ext"):
+        template, _, provider = template.partition("_")
+    if settings.IGNORE_FLAVOR_DISK_SIZES:
+        size = 14000 if "windows" in image.location.lower() else 4000
+    else:
+        size = flavor.disk * 1024
+    disk = {"size": size}
+    if provider:
+        disk["provider"] = provider
+        if provider == "vlmc":
+            disk["origin"] = image.location
+    osparams = dict(payload.get("osparams") or {})
+    osparams.update({
+        "img_id": "null" if provider == "vlmc" else image.location,
+        "img_passwd": password,
+        "img_format": image.disk_format,
+        "img_properties": json.dumps({str(k).upper(): v for k, v in (image.properties or {}).items()}),
+    })
+    if personality:
+        osparams["img_personality"] = json.dumps(personality)
+    payload.update({
+        "mode": "create",
+        "name": instance_name(vm.id),
+        "disk_template": template,
+        "disks": [disk],
+        "nics": [nic],
+        "ip_check": False,
+        "name_check": False,
+        "dry_run": bool(getattr(settings, "GANETI_DRY_RUN", False)),
+        "beparams": {"auto_balance": True, "vcpus": flavor.cpu, "memory": flavor.ram},
+        "osparams": osparams,
+    })
+    if settings.GANETI_USE_HOTPLUG:
+        payload["hotplug"] = True
+    return payload
+
+
+def masked(payload):
+    """A copy of the payload safe for logs."""
+    shown = copy.deepcopy(payload)
+    if "img_passwd" in shown.get("osparams", {}):
+        shown["osparams"]["img_passwd"] = "********"
+    if "img_personality" in shown.get("osparams", {}):
+        shown["osparams"]["img_personality"] = "<%d bytes>" % len(shown["osparams"]["img_personality"])
+    return shown
+
+
+def allocate_public_ip(backend):
+    """``(network, ip)`` for the public NIC of a new VM on ``backend``; ``ip`` is
+    ``"pool"`` when ``PUBLIC_USE_POOL`` is off. Locks the pool row."""
+    for network in allocators.public_networks_with_free_ip(backend):
+        if not settings.PUBLIC_USE_POOL:
+            return network, "pool"
+        pool = IPPool.for_network(network)
+        try:
+            ip = pool.get()
+        except PoolExhausted:
+            continue
+        pool.save()
+        return network, ip
+    raise ServiceUnavailable("Failed to allocate public IP for new VM")
+
+
+def release_ip(network_id, ip):
+    if not ip or ip == "pool":
+        return
+    network = Network.objects.filter(pk=network_id).first()
+    if network is None:
+        return
+    pool = IPPool.for_network(network)
+    try:
+        pool.put(ip)
+    except ValueError:
+        return
+    pool.save()
+
+
+def create(userid, name, flavor_id, image_id, metadata=None, personality=None, backend=None,
+           password=None, check_limit=True):
+    """Create a server; returns ``(vm, password)``.
+
+    Admin-only keywords (``snf-manage server-create``): ``backend`` bypasses the
+    allocator, ``password`` replaces the generated one, ``check_limit=False``
+    skips the per-user server limit.
+
+    Call it outside any transaction: the VM row must be committed before the
+    create job is submitted (spec 02 §4.3).
+    """
+    validation.server_name(name)
+    metadata = validation.metadata(metadata)
+    personality = validation.personality(personality)
+
+    with transaction.atomic():
+        user = lock_user(userid)
+        image = get_image(userid, image_id)
+        flavor = get_flavor(flavor_id)
+        if check_limit and VirtualMachine.objects.filter(
+                userid=userid, deleted=False).count() >= vm_limit(user):
+            raise OverLimit("Server count limit exceeded for your account.")
+        size = allocators.vm_size(flavor)
+        charged = False
+        if backend is None:
+            backend = allocators.allocate(userid, flavor)
+            if backend is None:
+                raise ServiceUnavailable("No available backends")
+            charged = True
+        network, ip = allocate_public_ip(backend)
+        vm = VirtualMachine.objects.create(
+            name=name, userid=userid, backend=backend, backend_hash=backend.hash,
+            imageid=str(image_id), flavor=flavor, operstate="BUILD", action="CREATE", task="BUILD")
+        for key, value in metadata.items():
+            VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
+
+    password = password or random_password()
+    nic = {"ip": ip, "network": network_name(network.id)}
+    payload = create_instance_payload(vm, nic, flavor, image, password, personality)
+    log.info("Creating instance %s on %s: %s", instance_name(vm.id), backend, masked(payload))
+    # The row is committed; now lock it while the job is submitted and its id
+    # stored, so the dispatcher handles the job's first messages only after
+    # the job id is recorded (spec 03 §5.6).
+    failure = None
+    with transaction.atomic():
+        locked = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
+        try:
+            job_id = get_rapi_client(backend).create_instance(**payload)
+        except (GanetiApiError, ServiceUnavailable) as exc:
+            failure = exc
+            log.error("Create of %s on %s failed: %s", instance_name(vm.id), backend, exc)
+            _undo_create(locked, network.id, ip, backend.id if charged else None, size, exc)
+        else:
+            # Re-read what a dispatcher that did not wait for our lock may have written.
+            locked.refresh_from_db(fields=["backendjobid", "backendjobstatus", "task", "task_job_id",
+                                           "operstate"])
+            fields = ["updated"]
+            if locked.backendjobid is None:
+                locked.backendjobid = job_id
+                fields.append("backendjobid")
+            if locked.task == "BUILD":
+                if locked.backendjobid == job_id and locked.backendjobstatus in FINAL_JOB_STATUSES:
+                    locked.task, locked.task_job_id = None, None  # the job already ended
+                else:
+                    locked.task_job_id = job_id
+                fields += ["task", "task_job_id"]
+            locked.save(update_fields=fields)
+    if failure is not None:
+        raise ServiceUnavailable("Failed to create server: %s" % failure)
+    return locked, password
+
+
+def _undo_create(locked, network_id, ip, backend_id, size, exc):
+    """The create job was never submitted: mark the (locked) VM deleted (kept
+    for bookkeeping, never left in BUILD), uncharge the backend, free the IP."""
+    with transaction.atomic():
+        locked.deleted = True
+        locked.operstate = "DESTROYED"
+        locked.task = None
+        locked.task_job_id = None
+        locked.backendjobstatus = "error"
+        locked.backendlogmsg = ("Create job could not be submitted: %s" % exc)[:1000]
+        locked.save()
+        # Lock order as in create: backend row before pool rows.
+        if backend_id is not None:
+            allocators.uncharge(backend_id, size)
+        release_ip(network_id, ip)
+
+
+# --- actions ------------------------------------------------------------
+
+ACTION_TASKS = {"START": "START", "STOP": "STOP", "REBOOT": "REBOOT", "DESTROY": "DESTROY"}
+
+
+def validate_server_action(vm, action):
+    """The 0.15 state rules (spec 08 item 1)."""
+    if vm.deleted:
+        raise BadRequest("Server has been deleted.")
+    if vm.suspended:
+        raise Forbidden("Administratively Suspended VM")
+    if action == "DESTROY":
+        return
+    if vm.task:
+        if vm.task == "BUILD":
+            raise BuildInProgress("Server is being built.")
+        raise BadRequest("Cannot perform '%s' action while server has a pending '%s' task."
+                         % (action, vm.task))
+    if vm.operstate == "BUILD":
+        raise BuildInProgress("Server is being built.")
+    if vm.operstate == "ERROR":
+        raise BadRequest("Cannot perform '%s' action while server is in ERROR state." % action)
+    if action == "START" and vm.operstate != "STOPPED":
+        raise BadRequest("Cannot start a server that is not stopped.")
+    if action in ("STOP", "REBOOT") and vm.operstate != "STARTED":
+        raise BadRequest("Cannot %s a server that is not started." % action.lower())
+    if action in ("CONNECT", "DISCONNECT", "FIREWALL") and vm.operstate not in ("STARTED", "STOPPED"):
+        raise BadRequest("Cannot perform '%s' action in state %s." % (action, vm.operstate))
+
+
+def submit_action(vm, action, task, submit):
+    """With ``vm`` locked: record action + task, submit, store the job id.
+
+    ``submit(client, instance_name)`` returns the job id. A RAPI failure
+    becomes ``ServiceUnavailable``; the caller's transaction rolls back."""
+    client = get_rapi_client(vm.backend)
+    try:
+        job_id = submit(client, instance_name(vm.id))
+    except GanetiApiError as exc:
+        log.error("%s of %s failed: %s", action or task, instance_name(vm.id), exc)
+        raise ServiceUnavailable("Ganeti refused the request: %s" % exc)
+    if action is not None:
+        vm.action = action
+        for field, value in JOB_FIELDS_CLEARED.items():
+            setattr(vm, field, value)
+    vm.task = task
+    vm.task_job_id = job_id
+    vm.save()
+    return job_id
+
+
+def _server_action(userid, vm_id, action, submit):
+    with transaction.atomic():
+        vm = get_vm(userid, vm_id, for_update=True)
+        validate_server_action(vm, action)
+        submit_action(vm, action, ACTION_TASKS[action], submit)
+    return vm
+
+
+def start(userid, vm_id):
+    return _server_action(userid, vm_id, "START", lambda c, name: c.startup_instance(name))
+
+
+def stop(userid, vm_id):
+    return _server_action(userid, vm_id, "STOP", lambda c, name: c.shutdown_instance(name))
+
+
+def reboot(userid, vm_id, reboot_type="SOFT"):
+    if not isinstance(reboot_type, str) or reboot_type.upper() not in ("SOFT", "HARD"):
+        raise BadRequest("Malformed Request.")
+    kind = reboot_type.lower()
+    return _server_action(userid, vm_id, "REBOOT", lambda c, name: c.reboot_instance(name, type=kind))
+
+
+def destroy(userid, vm_id):
+    return _server_action(userid, vm_id, "DESTROY", lambda c, name: c.delete_instance(name))
+
+
+# --- console ------------------------------------------------------------
+
+def _console_endpoint(vm):
+    info = get_rapi_client(vm.backend).get_instance(instance_name(vm.id))
+    if (info.get("hvparams") or {}).get("serial_console"):
+        raise ServiceUnavailable("Serial console is enabled on the instance; VNC is not available.")
+    host, port = info.get("pnode"), info.get("network_port")
+    if not host or not port:
+        raise ServiceUnavailable("Ganeti reports no VNC endpoint for the server.")
+    return host, int(port)
+
+
+def console(userid, vm_id, console_type="vnc"):
+    """``{"type": "vnc", "host", "port", "password"}`` of a one-shot console."""
+    if console_type != "vnc":
+        raise BadRequest('Type can only be "vnc".')
+    vm = get_vm(userid, vm_id)
+    if vm.deleted:
+        raise BadRequest("Server has been deleted.")
+    if vm.suspended:
+        raise Forbidden("Administratively Suspended VM")
+    if vm.operstate != "STARTED":
+        raise BadRequest("Server not in ACTIVE state.")
+    try:
+        host, port = _console_endpoint(vm)
+        password = random_password()
+        public_host, public_port = get_console_client().open(host, port, password)
+        if (host, port) != _console_endpoint(vm):
+            raise ServiceUnavailable("VNC Server settings changed.")
+    except GanetiApiError as exc:
+        raise ServiceUnavailable("Cannot get the console of the server: %s" % exc)
+    return {"type": "vnc", "host": public_host, "port": public_port, "password": password}
+
+
+# --- firewall -----------------------------------------------------------
+
+def firewall_tags():
+    return {"ENABLED": settings.GANETI_FIREWALL_ENABLED_TAG,
+            "DISABLED": settings.GANETI_FIREWALL_DISABLED_TAG,
+            "PROTECTED": settings.GANETI_FIREWALL_PROTECTED_TAG}
+
+
+def set_firewall_profile(userid, vm_id, profile):
+    if profile not in FIREWALL_PROFILES:
+        raise BadRequest("Unsupported firewall profile")
+    tags = firewall_tags()
+
+    def submit(client, name):
+        client.delete_instance_tags(name, list(tags.values()))
+        client.add_instance_tags(name, [tags[profile]])
+        # A no-op modify so the instance-modify hook reports the new profile.
+        os_name = settings.GANETI_CREATEINSTANCE_KWARGS.get("os", "snf-image+default")
+        return client.modify_instance(name, os_name=os_name)
+
+    with transaction.atomic():
+        vm = get_vm(userid, vm_id, for_update=True)
+        validate_server_action(vm, "FIREWALL")
+        submit_action(vm, None, "FIREWALL", submit)
+    return vm
+
+
+# --- rename and metadata (DB only) ----------------------------------------
+
+def _writable_vm(userid, vm_id):
+    vm = get_vm(userid, vm_id, for_update=True)
+    if vm.suspended:
+        raise Forbidden("Administratively Suspended VM")
+    return vm
+
+
+def rename(userid, vm_id, name):
+    validation.server_name(name)
+    with transaction.atomic():
+        vm = _writable_vm(userid, vm_id)
+        vm.name = name
+        vm.save(update_fields=["name", "updated"])
+    return vm
+
+
+def get_metadata(vm):
+    return {m.meta_key: m.meta_value for m in vm.metadata.all()}
+
+
+def update_metadata(userid, vm_id, items):
+    """Upsert ``items``; returns all metadata of the VM."""
+    if not isinstance(items, dict):
+        raise BadRequest("Malformed request")
+    for key, value in items.items():
+        validation.metadata_item(key, value)
+    with transaction.atomic():
+        vm = _writable_vm(userid, vm_id)
+        current = get_metadata(vm)
+        validation.metadata_count(len(set(current) | set(items)))
+        for key, value in items.items():
+            VirtualMachineMetadata.objects.update_or_create(vm=vm, meta_key=key,
+                                                            defaults={"meta_value": value})
+        vm.save(update_fields=["updated"])
+        return get_metadata(vm)
+
+
+def set_metadata_item(userid, vm_id, key, value):
+    validation.metadata_item(key, value)
+    with transaction.atomic():
+        vm = _writable_vm(userid, vm_id)
+        current = get_metadata(vm)
+        validation.metadata_count(len(set(current) | {key}))
+        VirtualMachineMetadata.objects.update_or_create(vm=vm, meta_key=key,
+                                                        defaults={"meta_value": value})
+        vm.save(update_fields=["updated"])
+    return {key: value}
+
+
+def delete_metadata_item(userid, vm_id, key):
+    with transaction.atomic():
+        vm = _writable_vm(userid, vm_id)
+        deleted, _ = VirtualMachineMetadata.objects.filter(vm=vm, meta_key=key).delete()
+        if not deleted:
+            raise ItemNotFound("Metadata key not found.")
+        vm.save(update_fields=["updated"])

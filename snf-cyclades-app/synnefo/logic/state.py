@@ -1,0 +1,262 @@
+"""The one table of state transitions (spec 01 §2, §3; 03 §5.3).
+
+Everything here is a pure function of plain values, so the dispatcher
+(:mod:`synnefo.logic.callbacks`), reconciliation and the API share one
+definition of:
+
+* (opcode, job status[, current operstate]) -> new VM / BackendNetwork
+  operstate, whether the event advances the ordering watermark
+  (``backendtime``) and what the terminal outcome releases;
+* the ordering guard (is a message stale?);
+* when a pending task (``vm.task``) is cleared;
+* the API ``status`` / ``progress`` of a server and the derived
+  ``Network.state``.
+"""
+
+import datetime
+from typing import NamedTuple
+
+JOB_STATUSES = ("queued", "waiting", "canceling", "running", "canceled", "success", "error")
+FINAL_JOB_STATUSES = ("success", "error", "canceled")
+FAILED_JOB_STATUSES = ("error", "canceled")
+ANY = "*"  # "any current operstate" in the tables
+
+
+class InvalidMessage(ValueError):
+    """A message that can never be applied (dead-lettered by the dispatcher)."""
+
+
+class Effect(NamedTuple):
+    """What an op-status event does to its target.
+
+    ``operstate``: the new operstate (``None`` = unchanged);
+    ``advance_time``: the event moves the ``backendtime`` watermark;
+    ``destroy``: the object is gone in Ganeti: VM -> release NIC IPv4s to
+    their pools, delete the NICs, ``deleted=True``; BackendNetwork ->
+    ``deleted=True``;
+    ``keep_error``: a failed creation: keep Ganeti's error message for the
+    operator (a diagnostic row besides ``backendlogmsg``).
+    """
+
+    operstate: str | None = None
+    advance_time: bool = False
+    destroy: bool = False
+    keep_error: bool = False
+
+
+NO_EFFECT = Effect()
+
+# (opcode, job status, current operstate or ANY) -> Effect. Rows with a
+# specific current operstate win over ANY rows. Missing rows: bookkeeping only.
+VM_TRANSITIONS = {
+    ("OP_INSTANCE_CREATE", "success", ANY): Effect("STARTED", advance_time=True),
+    ("OP_INSTANCE_CREATE", "error", ANY): Effect("ERROR", advance_time=True, keep_error=True),
+    ("OP_INSTANCE_CREATE", "canceled", ANY): Effect("ERROR", advance_time=True, keep_error=True),
+    ("OP_INSTANCE_STARTUP", "success", ANY): Effect("STARTED", advance_time=True),
+    ("OP_INSTANCE_SHUTDOWN", "success", ANY): Effect("STOPPED", advance_time=True),
+    ("OP_INSTANCE_REBOOT", "success", ANY): Effect("STARTED", advance_time=True),
+    ("OP_INSTANCE_REMOVE", "success", ANY): Effect("DESTROYED", advance_time=True, destroy=True),
+    # The instance never existed in Ganeti (its creation failed): removal
+    # "fails" but the server is gone. 0.14.6 asks Ganeti first; reconciliation
+    # covers the other failed removals.
+    ("OP_INSTANCE_REMOVE", "error", "ERROR"): Effect("DESTROYED", advance_time=True, destroy=True),
+}
+
+NETWORK_TRANSITIONS = {
+    ("OP_NETWORK_ADD", "success", ANY): Effect("PENDING", advance_time=True),
+    ("OP_NETWORK_ADD", "error", ANY): Effect("ERROR", advance_time=True, keep_error=True),
+    ("OP_NETWORK_ADD", "canceled", ANY): Effect("ERROR", advance_time=True, keep_error=True),
+    ("OP_NETWORK_CONNECT", "success", ANY): Effect("ACTIVE", advance_time=True),
+    ("OP_NETWORK_DISCONNECT", "success", ANY): Effect("PENDING", advance_time=True),
+    ("OP_NETWORK_REMOVE", "success", ANY): Effect("DELETED", advance_time=True, destroy=True),
+    ("OP_NETWORK_REMOVE", "error", "ERROR"): Effect("DELETED", advance_time=True, destroy=True),
+    # External IP reservations are applied for every status; only success
+    # moves the watermark (03 §5.2).
+    ("OP_NETWORK_SET_PARAMS", "success", ANY): Effect(None, advance_time=True),
+}
+
+
+def check_status(status):
+    if status not in JOB_STATUSES:
+        raise InvalidMessage("invalid job status %r" % (status,))
+
+
+def _lookup(table, opcode, status, current):
+    check_status(status)
+    effect = table.get((opcode, status, current))
+    if effect is None:
+        effect = table.get((opcode, status, ANY), NO_EFFECT)
+    return effect
+
+
+def vm_effect(opcode, status, current_operstate):
+    """The :class:`Effect` of an op-status event on a VM in ``current_operstate``."""
+    return _lookup(VM_TRANSITIONS, opcode, status, current_operstate)
+
+
+def network_effect(opcode, status, current_operstate):
+    """The :class:`Effect` of a network-status event on a BackendNetwork."""
+    return _lookup(NETWORK_TRANSITIONS, opcode, status, current_operstate)
+
+
+# --- event time and the ordering guard ------------------------------------
+
+def event_time_to_datetime(value):
+    """``[seconds, microseconds]`` -> aware UTC datetime (InvalidMessage if malformed)."""
+    try:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError
+        seconds, micros = value
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (seconds, micros)):
+            raise TypeError
+        if not 0 <= micros < 1000000 or seconds < 0:
+            raise ValueError
+        return datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(
+            microsecond=micros)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise InvalidMessage("malformed event_time %r" % (value,))
+
+
+def as_utc(value):
+    """A DB datetime as aware UTC (SQLite with USE_TZ=False gives naive values)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC)
+
+
+def is_stale(event_time, watermark):
+    """True when an event is older than the last applied one.
+
+    Strictly older only: an event with the *same* time as the watermark is
+    applied again, because applying an op-status event is idempotent (same
+    operstate, same bookkeeping) and two distinct events may share a
+    timestamp (spec 03 §6 item 3: with ``<=`` the second one was lost).
+    """
+    if watermark is None:
+        return False
+    return event_time < as_utc(watermark)
+
+
+def bookkeeping_applies(job_id, current_job_id):
+    """Job fields are recorded unless the event belongs to an older job than
+    the one recorded (Ganeti job ids only grow within a cluster). The API
+    clears ``backendjobid`` when it submits a new action."""
+    return current_job_id is None or job_id is None or job_id >= current_job_id
+
+
+def clears_task(task, task_job_id, job_id, status, opcode=None):
+    """Is the pending task ended by this op-status event?
+
+    The task ends when the job it waits for reaches a final status. A BUILD
+    task whose job id is not recorded yet (the dispatcher can see the create
+    job before the API stores its id) ends with the final status of
+    ``OP_INSTANCE_CREATE``.
+    """
+    if not task or status not in FINAL_JOB_STATUSES:
+        return False
+    if task_job_id is not None:
+        return task_job_id == job_id
+    return task == "BUILD" and opcode == "OP_INSTANCE_CREATE"
+
+
+# --- build progress --------------------------------------------------------
+
+def build_percentage(progress, current=0):
+    """New ``buildpercentage`` from an ``image-copy-progress`` value:
+    ``min(100, int(progress))``, never going back (duplicates and reordered
+    progress messages are harmless). Negative or non-numeric -> InvalidMessage."""
+    try:
+        if isinstance(progress, bool):
+            raise TypeError
+        value = int(float(progress))
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidMessage("invalid progress %r" % (progress,))
+    if value < 0:
+        raise InvalidMessage("negative progress %r" % (progress,))
+    return max(current or 0, min(100, value))
+
+
+def progress_applies(operstate, deleted):
+    """Copy progress only matters while the server is being built."""
+    return operstate == "BUILD" and not deleted
+
+
+DIAGNOSTIC_LEVELS = {"image-info": "DEBUG", "image-warning": "WARNING", "image-error": "ERROR"}
+HELPER_LEVELS = {"warning": "WARNING", "error": "ERROR", "info": "INFO"}
+
+
+def diagnostic_of(message):
+    """``(source, level, text, details)`` of an image-* diagnostic message (03 §5.2)."""
+    kind = message.get("type")
+    messages = message.get("messages") or []
+    if isinstance(messages, str):
+        messages = [messages]
+    text = " ".join(str(m) for m in messages)
+    source = kind
+    level = DIAGNOSTIC_LEVELS.get(kind, "DEBUG")
+    if kind == "image-helper":
+        subtype = message.get("subtype")
+        level = HELPER_LEVELS.get(subtype, "DEBUG")
+        if subtype in ("task-start", "task-end"):
+            source = "image-helper-%s" % subtype
+            text = str(message.get("task") or "")
+    if not text:
+        text = source.replace("-", " ").capitalize()
+    details = message.get("stderr")
+    if isinstance(details, list):
+        details = "\n".join(str(d) for d in details)
+    return source, level, text[:255], details
+
+
+# --- API views of the state ------------------------------------------------
+
+API_STATUS = {"BUILD": "BUILD", "ERROR": "ERROR", "STOPPED": "STOPPED", "STARTED": "ACTIVE",
+              "DESTROYED": "DELETED"}
+REBOOT_JOB_STATUSES = ("queued", "waiting", "running")
+
+
+def api_status(operstate, deleted=False, backendopcode=None, backendjobstatus=None):
+    """Server ``status`` (01 §2.3): UNKNOWN, DELETED, or the mapped operstate
+    with the REBOOT overlay."""
+    if operstate not in API_STATUS:
+        return "UNKNOWN"
+    if deleted:
+        return "DELETED"
+    status = API_STATUS[operstate]
+    if (status == "ACTIVE" and backendopcode == "OP_INSTANCE_REBOOT"
+            and backendjobstatus in REBOOT_JOB_STATUSES):
+        return "REBOOT"
+    return status
+
+
+def api_progress(status, buildpercentage):
+    return 100 if status == "ACTIVE" else (buildpercentage or 0)
+
+
+def server_status(vm):
+    """``(status, progress)`` of a VirtualMachine-like object."""
+    status = api_status(vm.operstate, vm.deleted, vm.backendopcode, vm.backendjobstatus)
+    return status, api_progress(status, vm.buildpercentage)
+
+
+def network_state(operstates):
+    """``Network.state`` from the operstates of its BackendNetworks on
+    non-offline backends (01 §3, 08 item 6): none -> PENDING; all equal ->
+    that; mixed -> PENDING."""
+    states = set(operstates)
+    if len(states) == 1:
+        return states.pop()
+    return "PENDING"
+
+
+# --- firewall tags ------------------------------------------------------------
+
+def firewall_profiles(settings):
+    """Tag value (``protected``...) -> profile (``ENABLED``...)."""
+    return {
+        settings.GANETI_FIREWALL_ENABLED_TAG.rsplit(":", 1)[-1]: "ENABLED",
+        settings.GANETI_FIREWALL_DISABLED_TAG.rsplit(":", 1)[-1]: "DISABLED",
+        settings.GANETI_FIREWALL_PROTECTED_TAG.rsplit(":", 1)[-1]: "PROTECTED",
+    }

@@ -1,0 +1,69 @@
+"""Users, API tokens and per-user limits.
+
+Tokens are random URL-safe strings shown once; only their SHA-256 digest is
+stored (``AuthToken.digest``). A token authenticates while its user is
+active and it is neither revoked nor expired.
+"""
+
+import datetime
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from synnefo.db.models import AuthToken
+
+TOKEN_BYTES = 32
+
+
+def authenticate(token):
+    """The active ``User`` owning ``token``, or ``None``."""
+    if not token or len(token) > 256:
+        return None
+    digest = AuthToken.digest_of(token)
+    row = (AuthToken.objects.select_related("user")
+           .filter(digest=digest, revoked=False, user__active=True).first())
+    if row is None:
+        return None
+    if row.expires is not None and row.expires <= timezone.now():
+        return None
+    return row.user
+
+
+def issue_token(user, lifetime_days=None):
+    """Create a new token for ``user`` and return it in clear (shown once).
+
+    ``lifetime_days`` defaults to the ``TOKEN_LIFETIME_DAYS`` setting; 0 means
+    the token never expires.
+    """
+    if lifetime_days is None:
+        lifetime_days = settings.TOKEN_LIFETIME_DAYS
+    if lifetime_days < 0:
+        raise ValueError("token lifetime must be >= 0 days")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    expires = None
+    if lifetime_days:
+        expires = timezone.now() + datetime.timedelta(days=lifetime_days)
+    AuthToken.objects.create(user=user, digest=AuthToken.digest_of(token), expires=expires)
+    return token
+
+
+def renew_token(user, lifetime_days=None):
+    """Revoke every token of ``user`` and issue a new one (returned in clear)."""
+    with transaction.atomic():
+        AuthToken.objects.filter(user=user, revoked=False).update(revoked=True)
+        return issue_token(user, lifetime_days)
+
+
+def vm_limit(user):
+    """How many live servers ``user`` may own: own override, then settings."""
+    if user.max_vms is not None:
+        return user.max_vms
+    return settings.VMS_USER_QUOTA.get(user.uniq, settings.MAX_VMS_PER_USER)
+
+
+def network_limit(user):
+    """How many private networks ``user`` may own: own override, then settings."""
+    if user.max_networks is not None:
+        return user.max_networks
+    return settings.NETWORKS_USER_QUOTA.get(user.uniq, settings.MAX_NETWORKS_PER_USER)

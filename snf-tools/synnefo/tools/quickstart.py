@@ -1,0 +1,391 @@
+"""snf-quickstart: the whole Cyclades system on one machine.
+
+Started by ``make run``. Everything lives under one directory (default
+``./var``): a SQLite database, the file-system broker, the Ganeti simulator's
+state, logs, and a settings directory that every process (and the
+operator's ``snf-manage``) shares. It
+
+1. writes the settings (once: generated secrets are kept across runs),
+2. migrates the database and loads flavors, images and a demo user,
+3. starts the Ganeti simulator and registers it as a backend with a public
+   network,
+4. starts ``snf-ganeti-eventd``, two ``snf-dispatcher`` and the API
+   (gunicorn) on 127.0.0.1:8000,
+5. prints the API endpoint and the demo token and writes
+   ``var/quickstart.json``,
+
+and stops everything cleanly on Ctrl-C or SIGTERM. The same wiring runs on
+PostgreSQL and RabbitMQ by settings alone (``--conf FILE`` adds a conf file).
+
+The :class:`Deployment` class is also what the end-to-end tests use.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+DEMO_USER = "demo@example.org"
+HOOK_OPS = ("add", "start", "reboot", "stop", "modify")
+
+
+class QuickstartError(Exception):
+    pass
+
+
+def _bin_dir():
+    return os.path.dirname(os.path.abspath(sys.executable))
+
+
+def _wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise QuickstartError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class Deployment:
+    """One Cyclades deployment under ``base_dir``.
+
+    ``extra_conf``: Python text appended as ``90-extra.conf`` (e.g. PostgreSQL
+    ``DATABASES`` and RabbitMQ ``AMQP_HOSTS``). ``sim_args``: extra options of
+    the simulator (durations, failure rules).
+    """
+
+    def __init__(self, base_dir, api_port=8000, extra_conf="", sim_args=(), dispatchers=2,
+                 prefix_id="snf-", log=print):
+        self.base = os.path.abspath(base_dir)
+        self.api_port = api_port
+        self.extra_conf = extra_conf
+        self.sim_args = list(sim_args)
+        self.dispatchers = dispatchers
+        self.prefix_id = prefix_id
+        self.log = log
+        self.bin = _bin_dir()
+        self.settings_dir = os.path.join(self.base, "settings")
+        self.log_dir = os.path.join(self.base, "log")
+        self.sim_dir = os.path.join(self.base, "sim")
+        self.hooks_dir = os.path.join(self.base, "hooks")
+        self.processes = []  # (name, Popen), in start order
+        self.commands = {}
+        self.info = {}
+
+    # -- files -----------------------------------------------------------------
+    def path(self, *parts):
+        return os.path.join(self.base, *parts)
+
+    def env(self):
+        env = dict(os.environ)
+        env["SYNNEFO_SETTINGS_DIR"] = self.settings_dir
+        env["DJANGO_SETTINGS_MODULE"] = "synnefo.settings"
+        env["PATH"] = self.bin + os.pathsep + env.get("PATH", "")
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _secrets(self):
+        path = self.path("secrets.json")
+        if os.path.exists(path):
+            with open(path) as handle:
+                return json.load(handle)
+        values = {"secret_key": secrets.token_urlsafe(40),
+                  "encryption_key": secrets.token_urlsafe(24),
+                  "rapi_password": secrets.token_urlsafe(16)}
+        with open(path, "w") as handle:
+            json.dump(values, handle)
+        os.chmod(path, 0o600)
+        return values
+
+    def write_settings(self):
+        for d in (self.base, self.settings_dir, self.log_dir, self.sim_dir):
+            os.makedirs(d, exist_ok=True)
+        s = self._secrets()
+        conf = f'''# Written by snf-quickstart: the one-machine deployment under {self.base}.
+SYNNEFO_DATA_DIR = {self.base!r}
+DATABASES["default"]["NAME"] = {self.path("synnefo.sqlite3")!r}
+AMQP_HOSTS = ["filesystem://"]
+AMQP_FILESYSTEM_DIR = {self.path("broker")!r}
+BACKEND_PREFIX_ID = {self.prefix_id!r}
+SECRET_KEY = {s["secret_key"]!r}
+SECRET_ENCRYPTION_KEY = {s["encryption_key"]!r}
+APP_INSTALL_URL = "http://127.0.0.1:{self.api_port}"
+API_ROOT_URL = APP_INSTALL_URL + "/api"
+# The simulator: diskless instances, its OS definition, its own node.
+GANETI_CREATEINSTANCE_KWARGS = {{"os": "snf-image+default", "hvparams": {{"serial_console": False}},
+                                "wait_for_sync": False}}
+# snf-ganeti-hook runs on "the master": the simulator's node.
+GANETI_MASTER_OVERRIDE = True
+'''
+        with open(os.path.join(self.settings_dir, "50-quickstart.conf"), "w") as handle:
+            handle.write(conf)
+        extra = os.path.join(self.settings_dir, "90-extra.conf")
+        if self.extra_conf:
+            with open(extra, "w") as handle:
+                handle.write(self.extra_conf)
+        elif os.path.exists(extra):
+            os.unlink(extra)
+
+    def write_hooks(self):
+        hook = os.path.join(self.bin, "snf-ganeti-hook")
+        for op in HOOK_OPS:
+            d = os.path.join(self.hooks_dir, f"instance-{op}-post.d")
+            os.makedirs(d, exist_ok=True)
+            link = os.path.join(d, "snf-ganeti-hook")
+            if os.path.lexists(link):
+                os.unlink(link)
+            os.symlink(hook, link)
+
+    # -- commands ----------------------------------------------------------------
+    def manage(self, *args, check=True):
+        cmd = [os.path.join(self.bin, "snf-manage"), *args]
+        proc = subprocess.run(cmd, env=self.env(), capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise QuickstartError(f"snf-manage {' '.join(args)} failed: "
+                                  f"{(proc.stderr or proc.stdout).strip()}")
+        return proc
+
+    def _manage_json(self, *args):
+        return json.loads(self.manage(*args, "--output", "json").stdout or "[]")
+
+    def prepare_database(self):
+        self.manage("migrate", "--noinput")
+        self.manage("loaddata", "flavors", "images")
+        users = self._manage_json("user-list")
+        if not any(u.get("uniq") == DEMO_USER for u in users):
+            out = self.manage("user-add", "--uniq", DEMO_USER, "--name", "Demo user",
+                              "--max-vms", "1000", "--max-networks", "100",
+                              "--token-lifetime", "0").stdout
+            self.info["token"] = self._token_from(out)
+            self._save_token(self.info["token"])
+        else:
+            self.info["token"] = self._saved_token()
+
+    @staticmethod
+    def _token_from(output):
+        for line in output.splitlines():
+            if "token" in line.lower() and ":" in line:
+                value = line.split(":", 1)[1].strip()
+                if value:
+                    return value
+        raise QuickstartError(f"user-add printed no token: {output!r}")
+
+    def _save_token(self, token):
+        path = self.path("demo-token")
+        with open(path, "w") as handle:
+            handle.write(token)
+        os.chmod(path, 0o600)
+
+    def _saved_token(self):
+        path = self.path("demo-token")
+        if not os.path.exists(path):
+            out = self.manage("user-modify", DEMO_USER, "--renew-token").stdout
+            token = self._token_from(out)
+            self._save_token(token)
+            return token
+        with open(path) as handle:
+            return handle.read().strip()
+
+    # -- processes ---------------------------------------------------------------
+    def spawn(self, name, args, **kwargs):
+        logfile = open(os.path.join(self.log_dir, f"{name}.log"), "ab")
+        proc = subprocess.Popen(args, env=kwargs.pop("env", self.env()), stdout=logfile,
+                                stderr=subprocess.STDOUT, stdin=kwargs.pop("stdin", subprocess.DEVNULL),
+                                start_new_session=True, **kwargs)
+        logfile.close()
+        self.processes.append((name, proc))
+        self.commands[name] = args
+        return proc
+
+    def process(self, name):
+        return dict(self.processes)[name]
+
+    def restart(self, name):
+        """Start ``name`` again with the same command line (after it died)."""
+        old = self.process(name)
+        if old.poll() is None:
+            raise QuickstartError(f"{name} is still running")
+        self.processes = [(n, p) for n, p in self.processes if n != name]
+        return self.spawn(name, self.commands[name])
+
+    def check_alive(self):
+        for name, proc in self.processes:
+            if proc.poll() is not None:
+                raise QuickstartError(f"{name} exited with status {proc.returncode}; "
+                                      f"see {os.path.join(self.log_dir, name + '.log')}")
+
+    def start_simulator(self):
+        s = self._secrets()
+        sim_json = os.path.join(self.sim_dir, "sim.json")
+        if os.path.exists(sim_json):
+            os.unlink(sim_json)
+        self.write_hooks()
+        args = [os.path.join(self.bin, "snf-ganeti-sim"), "--state-dir", self.sim_dir,
+                "--listen", "127.0.0.1", "--port", "0", "--cluster-name", "sim.cyclades.local",
+                "--user", f"cyclades:{s['rapi_password']}:write", "--hooks-dir", self.hooks_dir,
+                "--progress-monitor", os.path.join(self.bin, "snf-progress-monitor"),
+                "--foreground", *self.sim_args]
+        self.spawn("ganeti-sim", args)
+
+        def ready():
+            self.check_alive()
+            if os.path.exists(sim_json):
+                with open(sim_json) as handle:
+                    try:
+                        return json.load(handle)
+                    except ValueError:
+                        return None
+            return None
+        sim = _wait_for(ready, 30, "the Ganeti simulator")
+        self.info.update(rapi=sim["url"], rapi_user="cyclades", rapi_password=s["rapi_password"])
+        self.sim = sim
+        return sim
+
+    def register_backend(self):
+        sim = self.sim
+        backends = self._manage_json("backend-list")
+        existing = [b for b in backends if b.get("clustername") == sim["cluster_name"]]
+        s = self._secrets()
+        if existing:
+            backend_id = str(existing[0]["id"])
+            self.manage("backend-modify", backend_id, "--port", str(sim["port"]),
+                        "--fingerprint", sim["fingerprint"], "--undrained", "--online")
+        else:
+            self.manage("backend-add", "--clustername", sim["cluster_name"], "--port", str(sim["port"]),
+                        "--user", "cyclades", "--pass", s["rapi_password"],
+                        "--fingerprint", sim["fingerprint"], "--undrained")
+            backend_id = str(self._manage_json("backend-list")[0]["id"])
+        networks = self._manage_json("network-list")
+        if not any(n.get("public") in (True, "yes") for n in networks):
+            self.manage("network-create", "--name", "public", "--public", "--backend-id", backend_id,
+                        "--subnet", "10.0.0.0/24", "--gateway", "10.0.0.1",
+                        "--type", "PUBLIC_ROUTED")
+        self.manage("backend-update-status", "--older-than", "0")
+        self.backend_id = backend_id
+
+    def start_update_path(self):
+        self.spawn("eventd", [os.path.join(self.bin, "snf-ganeti-eventd"), "--foreground",
+                              "--queue-dir", os.path.join(self.sim_dir, "queue"),
+                              "--cluster-name", self.sim["cluster_name"],
+                              "--state-file", self.path("eventd.state")])
+        for i in range(1, self.dispatchers + 1):
+            self.spawn(f"dispatcher-{i}", [os.path.join(self.bin, "snf-dispatcher"), "--foreground"])
+
+    def start_api(self):
+        self.spawn("api", [os.path.join(self.bin, "gunicorn"), "--bind", f"127.0.0.1:{self.api_port}",
+                           "--workers", "2", "--threads", "4", "--access-logfile", "-",
+                           "synnefo.webproject.wsgi:application"])
+        url = f"http://127.0.0.1:{self.api_port}/api/v1.1/"
+
+        def ready():
+            self.check_alive()
+            try:
+                req = urllib.request.Request(url, headers={"X-Auth-Token": self.info["token"]})
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    return resp.status == 200
+            except (urllib.error.URLError, OSError):
+                return False
+        _wait_for(ready, 60, f"the API at {url}")
+        self.info["api"] = url
+
+    def start(self):
+        self.write_settings()
+        self.prepare_database()
+        self.start_simulator()
+        self.register_backend()
+        self.start_update_path()
+        self.start_api()
+        self.info["settings_dir"] = self.settings_dir
+        with open(self.path("quickstart.json"), "w") as handle:
+            json.dump({k: self.info[k] for k in ("api", "token", "settings_dir", "rapi",
+                                                  "rapi_user", "rapi_password")}, handle, indent=2)
+        return self.info
+
+    def stop(self, timeout=15):
+        """SIGTERM in reverse start order (API first, simulator last); kill leftovers."""
+        for _name, proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        statuses = {name: proc.returncode for name, proc in self.processes}
+        self.processes = []
+        return statuses
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="snf-quickstart",
+        description="Run the whole Cyclades system on this machine: SQLite, the file-system broker, "
+                    "the Ganeti simulator, eventd, two dispatchers and the API on 127.0.0.1. "
+                    "Ctrl-C stops everything.")
+    parser.add_argument("--dir", default="var", help="directory of the deployment (default: ./var)")
+    parser.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (default: 8000)")
+    parser.add_argument("--conf", action="append", default=[],
+                        help="extra settings file appended to the deployment's settings "
+                             "(e.g. PostgreSQL DATABASES and RabbitMQ AMQP_HOSTS); repeatable")
+    parser.add_argument("--sim-arg", action="append", default=[],
+                        help="extra option for snf-ganeti-sim, e.g. --sim-arg=--job-duration=0.5")
+    parser.add_argument("--reset", action="store_true",
+                        help="delete the deployment directory first (database, broker, simulator state)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    extra = ""
+    for path in args.conf:
+        try:
+            with open(path) as handle:
+                extra += handle.read() + "\n"
+        except OSError as exc:
+            print(f"snf-quickstart: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            return 2
+    if args.reset and os.path.isdir(args.dir):
+        shutil.rmtree(args.dir)
+    deployment = Deployment(args.dir, api_port=args.port, extra_conf=extra, sim_args=args.sim_arg)
+    stopping = []
+
+    def on_signal(signum, frame):
+        stopping.append(signum)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        info = deployment.start()
+        print(f"""
+Cyclades is running.
+  API:          {info['api']}
+  Token:        {info['token']}
+  Ganeti RAPI:  {info['rapi']} (simulator, user {info['rapi_user']})
+  snf-manage:   SYNNEFO_SETTINGS_DIR={info['settings_dir']} .venv/bin/snf-manage ...
+  Logs:         {deployment.log_dir}/
+  Details:      {deployment.path('quickstart.json')}
+
+Try:  curl -s -H 'X-Auth-Token: {info['token']}' {info['api']}flavors/detail
+Press Ctrl-C to stop.""", flush=True)
+        while True:
+            deployment.check_alive()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+        deployment.stop()
+        return 0
+    except QuickstartError as exc:
+        print(f"snf-quickstart: {exc}", file=sys.stderr)
+        deployment.stop()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

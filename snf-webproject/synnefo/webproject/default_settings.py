@@ -1,0 +1,89 @@
+"""Defaults of the Django project (snf-webproject).
+
+Site configuration overrides them in ``/etc/synnefo/*.conf``.
+"""
+
+import os
+
+# Where the embedded defaults keep their files (SQLite DB, broker folder...).
+SYNNEFO_DATA_DIR = os.environ.get("SYNNEFO_DATA_DIR", "/var/lib/synnefo")
+
+DEBUG = False
+TEST = False
+
+# Must be changed in production: signs sessions and derives nothing else.
+SECRET_KEY = "change-me: set SECRET_KEY in /etc/synnefo/10-snf-webproject-deploy.conf"
+
+ALLOWED_HOSTS = ["*"]
+USE_X_FORWARDED_HOST = True
+
+# SQLite by default, in write-ahead-log mode, under SYNNEFO_DATA_DIR.
+# Production: PostgreSQL, e.g.
+#   DATABASES["default"] = {"ENGINE": "django.db.backends.postgresql",
+#                           "NAME": "synnefo", "USER": "synnefo", "HOST": "db"}
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(SYNNEFO_DATA_DIR, "synnefo.sqlite3"),
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Times are stored and shown in UTC; the API relies on it.
+TIME_ZONE = "UTC"
+USE_TZ = True
+USE_I18N = False
+LANGUAGE_CODE = "en-us"
+
+ROOT_URLCONF = "synnefo.webproject.urls"
+WSGI_APPLICATION = "synnefo.webproject.wsgi.application"
+APPEND_SLASH = False
+
+# Packages add their applications through the "web_apps" entry point.
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "synnefo.webproject",
+]
+
+MIDDLEWARE = [
+    "django.middleware.common.CommonMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    }
+]
+
+LOGGING_CONFIG = "logging.config.dictConfig"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "synnefo": {"level": "INFO"},
+    },
+}
+
+
+def _installed_apps():
+    from synnefo.webproject.extensions import extend_unique, load_entry_point_values
+    return extend_unique(list(INSTALLED_APPS), load_entry_point_values("web_apps"))
+
+
+INSTALLED_APPS = _installed_apps()
