@@ -1,0 +1,359 @@
+"""The OpenAPI 3.0 description of the compute API v1.1 (spec 02-api), JSON only.
+
+``document()`` builds it; ``GET /api/v1.1/openapi.json`` serves it without
+authentication; ``python -m synnefo.api.openapi`` prints it. Every operation
+lists its success answers and a ``default`` answer with the fault schema, so a
+client (or schemathesis) can check every response body against it.
+"""
+
+import copy
+import json
+import sys
+
+from django.http import HttpResponse
+from django.views.decorators.http import require_safe
+
+FAULT_NAMES = ("badRequest", "unauthorized", "forbidden", "resizeNotAllowed", "itemNotFound",
+               "buildInProgress", "overLimit", "badMediaType", "networkInUse", "serviceUnavailable",
+               "computeFault")
+NETWORK_TYPES = ("PUBLIC_ROUTED", "PRIVATE_PHYSICAL_VLAN", "PRIVATE_MAC_FILTERED",
+                 "CUSTOM_ROUTED", "CUSTOM_BRIDGED")
+SERVER_STATUSES = ("BUILD", "ACTIVE", "STOPPED", "ERROR", "DELETED", "REBOOT", "UNKNOWN")
+FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
+
+
+def ref(name):
+    return {"$ref": "#/components/schemas/" + name}
+
+
+def obj(properties, required=(), strict=True):
+    schema = {"type": "object", "properties": properties, "required": list(required)}
+    if not required:
+        del schema["required"]
+    if strict:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def values_of(items):
+    """The v1.1 ``{"values": [...]}`` / ``{"values": {...}}`` wrapper."""
+    return obj({"values": items}, ["values"])
+
+
+def wrapped(key, schema):
+    return obj({key: schema}, [key])
+
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def schemas():
+    fault_body = obj({"code": {"type": "integer"}, "message": STRING, "details": STRING},
+                     ["code", "message", "details"])
+    link = obj({"rel": STRING, "href": STRING}, ["rel", "href"], strict=False)
+    version = obj({"id": STRING, "status": STRING, "updated": STRING,
+                   "links": {"type": "array", "items": link}}, ["id", "status", "updated", "links"])
+    version_detail = copy.deepcopy(version)
+    version_detail["properties"]["media-types"] = {
+        "type": "array", "items": obj({"base": STRING, "type": STRING}, ["base", "type"])}
+    version_detail["required"].append("media-types")
+    flavor = obj({"id": {"type": "integer"}, "name": STRING}, ["id", "name"])
+    flavor_detail = obj({"id": {"type": "integer"}, "name": STRING, "ram": {"type": "integer"},
+                         "disk": {"type": "integer"}, "cpu": {"type": "integer"},
+                         "SNF:disk_template": STRING},
+                        ["id", "name", "ram", "disk", "cpu", "SNF:disk_template"])
+    image = obj({"id": STRING, "name": STRING}, ["id", "name"])
+    image_detail = obj({"id": STRING, "name": STRING, "created": TIMESTAMP, "updated": TIMESTAMP,
+                        "status": {"type": "string", "enum": ["ACTIVE", "DELETED"]},
+                        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+                        "metadata": values_of(STRING_MAP)},
+                       ["id", "name", "created", "updated", "status", "progress"])
+    network = obj({"id": STRING, "name": STRING}, ["id", "name"])
+    network_detail = obj({
+        "id": STRING, "name": STRING, "cidr": STRING, "cidr6": NULLABLE_STRING,
+        "gateway": NULLABLE_STRING, "gateway6": NULLABLE_STRING, "dhcp": {"type": "boolean"},
+        "type": {"type": "string", "enum": list(NETWORK_TYPES)}, "created": TIMESTAMP,
+        "updated": TIMESTAMP,
+        "status": {"type": "string", "enum": ["PENDING", "ACTIVE", "DELETED", "ERROR"]},
+        "public": {"type": "boolean"},
+        "attachments": values_of({"type": "array", "items": STRING})},
+        ["id", "name", "cidr", "cidr6", "gateway", "gateway6", "dhcp", "type", "created", "updated",
+         "status", "public", "attachments"])
+    nic = obj({"id": STRING, "network_id": STRING, "mac_address": STRING, "ipv4": NULLABLE_STRING,
+               "ipv6": NULLABLE_STRING,
+               "firewallProfile": {"type": "string", "enum": list(FIREWALL_PROFILES)}},
+              ["id", "network_id", "mac_address", "ipv4", "ipv6"])
+    diagnostic = obj({"source": STRING, "created": TIMESTAMP, "message": STRING,
+                      "details": NULLABLE_STRING, "level": STRING, "source_date": NULLABLE_STRING},
+                     ["source", "created", "message", "level"], strict=False)
+    server = obj({"id": {"type": "integer"}, "name": STRING}, ["id", "name"])
+    server_detail = obj({
+        "id": {"type": "integer"}, "name": STRING,
+        "status": {"type": "string", "enum": list(SERVER_STATUSES)},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100}, "hostId": STRING,
+        "created": TIMESTAMP, "updated": TIMESTAMP, "flavorRef": {"type": "integer"},
+        "imageRef": STRING, "suspended": {"type": "boolean"}, "metadata": values_of(STRING_MAP),
+        "attachments": values_of({"type": "array", "items": ref("NIC")}),
+        "diagnostics": {"type": "array", "items": ref("Diagnostic")},
+        "SNF:task_state": NULLABLE_STRING, "adminPass": STRING},
+        ["id", "name", "status", "progress", "hostId", "created", "updated", "flavorRef", "imageRef",
+         "suspended"], strict=False)
+    console = obj({"type": {"type": "string", "enum": ["vnc"]}, "host": STRING,
+                   "port": {"type": "integer"}, "password": STRING},
+                  ["type", "host", "port", "password"])
+    stats = obj({"serverRef": {"type": "integer"}, "refresh": {"type": "integer"}, "cpuBar": STRING,
+                 "cpuTimeSeries": STRING, "netBar": STRING, "netTimeSeries": STRING},
+                ["serverRef", "refresh", "cpuBar", "cpuTimeSeries", "netBar", "netTimeSeries"])
+
+    def one_key(key, body):
+        return obj({key: body}, [key])
+
+    meta_key_value = {"type": "object", "additionalProperties": {"type": "string", "maxLength": 500},
+                      "minProperties": 1, "maxProperties": 1}
+    return {
+        "Fault": {"type": "object", "minProperties": 1, "maxProperties": 1,
+                  "propertyNames": {"enum": list(FAULT_NAMES)}, "additionalProperties": fault_body},
+        "Link": link, "Version": version, "VersionDetail": version_detail,
+        "Flavor": flavor, "FlavorDetail": flavor_detail,
+        "Image": image, "ImageDetail": image_detail,
+        "Network": network, "NetworkDetail": network_detail,
+        "NIC": nic, "Diagnostic": diagnostic, "Server": server, "ServerDetail": server_detail,
+        "Console": console, "Stats": stats,
+        "MetadataValues": wrapped("metadata", values_of(STRING_MAP)),
+        "Metadata": wrapped("metadata", STRING_MAP),
+        "MetaItem": wrapped("meta", meta_key_value),
+        "ServerCreateRequest": wrapped("server", obj({
+            "name": {"type": "string", "minLength": 1, "maxLength": 255},
+            "imageRef": STRING, "flavorRef": {"type": "integer"},
+            "metadata": STRING_MAP,
+            "personality": {"type": "array", "items": obj({
+                "path": STRING, "contents": {"type": "string", "format": "byte"}, "owner": STRING,
+                "group": STRING, "mode": {"type": "integer"}}, ["path", "contents"])}},
+            ["name", "imageRef", "flavorRef"])),
+        "ServerRenameRequest": wrapped("server", obj(
+            {"name": {"type": "string", "minLength": 1, "maxLength": 255}}, ["name"])),
+        "ServerActionRequest": {"oneOf": [
+            one_key("reboot", obj({"type": {"type": "string", "enum": ["SOFT", "HARD"]}}, ["type"])),
+            one_key("start", obj({})),
+            one_key("shutdown", obj({})),
+            one_key("console", obj({"type": {"type": "string", "enum": ["vnc"]}}, ["type"])),
+            one_key("firewallProfile", obj({"profile": {"type": "string",
+                                                        "enum": list(FIREWALL_PROFILES)}},
+                                           ["profile"]))]},
+        "MetadataRequest": wrapped("metadata", STRING_MAP),
+        "NetworkCreateRequest": wrapped("network", obj({
+            "name": {"type": "string", "minLength": 1, "maxLength": 128},
+            "cidr": {"type": "string", "example": "192.168.1.0/24"},
+            "cidr6": NULLABLE_STRING, "gateway": NULLABLE_STRING, "gateway6": NULLABLE_STRING,
+            "type": {"type": "string", "enum": list(NETWORK_TYPES)},
+            "public": {"type": "boolean", "enum": [False]}, "dhcp": {"type": "boolean"}},
+            ["name"])),
+        "NetworkRenameRequest": wrapped("network", obj(
+            {"name": {"type": "string", "minLength": 1, "maxLength": 128}}, ["name"])),
+        "NetworkActionRequest": {"oneOf": [
+            one_key("add", obj({"serverRef": {"type": "integer"}}, ["serverRef"])),
+            one_key("remove", obj({"attachment": {"type": "string", "pattern": r"^nic-\d+-\d+$"}},
+                                  ["attachment"]))]},
+    }
+
+
+# --- operations ------------------------------------------------------------------
+
+def json_content(schema):
+    return {"application/json": {"schema": schema}}
+
+
+def answer(description, schema=None):
+    result = {"description": description}
+    if schema is not None:
+        result["content"] = json_content(schema)
+    return result
+
+
+FAULT_ANSWER = answer("A fault (see the fault table of the API guide).", ref("Fault"))
+
+
+def operation(summary, tag, responses, body=None, params=(), security=True):
+    op = {"summary": summary, "tags": [tag], "responses": dict(responses, default=FAULT_ANSWER)}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": json_content(ref(body))}
+    if params:
+        op["parameters"] = list(params)
+    if not security:
+        op["security"] = []
+    return op
+
+
+def path_param(name, schema, description):
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
+
+
+SERVER_ID = path_param("server_id", {"type": "integer", "minimum": 0}, "Server id.")
+FLAVOR_ID = path_param("flavor_id", {"type": "integer", "minimum": 0}, "Flavor id.")
+IMAGE_ID = path_param("image_id", {"type": "string", "pattern": r"^[A-Za-z0-9_-]+$"}, "Image id.")
+NETWORK_ID = path_param("network_id", {"type": "string", "pattern": r"^[A-Za-z0-9_]+$"},
+                        "Network id.")
+META_KEY = path_param("key", {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,50}$"},
+                      "Metadata key.")
+CHANGES_SINCE = {"name": "changes-since", "in": "query", "required": False,
+                 "schema": {"type": "string", "format": "date-time"},
+                 "description": "Only objects changed since this UTC time (at most POLL_LIMIT ago);"
+                                " 304 when none."}
+NOT_MODIFIED = ("304", answer("Nothing changed since changes-since."))
+NO_CONTENT = ("204", answer("Done."))
+
+
+def list_ops(tag, key, item, summary, polling):
+    params = [CHANGES_SINCE] if polling else []
+    responses = {"200": answer("The list.", wrapped(key, values_of({"type": "array", "items": ref(item)})))}
+    if polling:
+        responses.update([NOT_MODIFIED])
+    return operation(summary, tag, responses, params=params)
+
+
+def metadata_paths(prefix, tag, id_param, what):
+    base = {
+        "get": operation("List the metadata of a " + what, tag,
+                         {"200": answer("Metadata.", ref("MetadataValues"))}, params=[id_param]),
+        "post": operation("Add or replace metadata items of a " + what, tag,
+                          {"201": answer("All metadata.", ref("Metadata"))}, body="MetadataRequest",
+                          params=[id_param]),
+    }
+    item = {
+        "get": operation("Get one metadata item of a " + what, tag,
+                         {"200": answer("The item.", ref("MetaItem"))}, params=[id_param, META_KEY]),
+        "put": operation("Set one metadata item of a " + what, tag,
+                         {"201": answer("The item.", ref("MetaItem"))}, body="MetaItem",
+                         params=[id_param, META_KEY]),
+        "delete": operation("Delete one metadata item of a " + what, tag, dict([NO_CONTENT]),
+                            params=[id_param, META_KEY]),
+    }
+    return {prefix + "/meta": base, prefix + "/meta/{key}": item}
+
+
+def paths():
+    server = "/v1.1/servers/{server_id}"
+    image = "/v1.1/images/{image_id}"
+    network = "/v1.1/networks/{network_id}"
+    result = {
+        "/": {"get": operation("List the API versions", "versions", {
+            "200": answer("Versions.", wrapped("versions", values_of(
+                {"type": "array", "items": ref("Version")})))})},
+        "/v1.1/": {"get": operation("Describe version v1.1", "versions", {
+            "200": answer("The version.", wrapped("version", ref("VersionDetail")))})},
+        "/v1.1/openapi.json": {"get": operation("This document", "versions", {
+            "200": answer("The OpenAPI document.", {"type": "object"})}, security=False)},
+        # servers
+        "/v1.1/servers": {
+            "get": list_ops("servers", "servers", "Server", "List servers", True),
+            "post": operation("Create a server", "servers", {
+                "202": answer("The new server, with adminPass.", wrapped("server", ref("ServerDetail")))},
+                body="ServerCreateRequest"),
+        },
+        "/v1.1/servers/detail": {"get": list_ops("servers", "servers", "ServerDetail",
+                                                 "List servers with details", True)},
+        server: {
+            "get": operation("Get a server", "servers", {
+                "200": answer("The server.", wrapped("server", ref("ServerDetail")))}, params=[SERVER_ID]),
+            "put": operation("Rename a server", "servers", dict([NO_CONTENT]), body="ServerRenameRequest",
+                             params=[SERVER_ID]),
+            "delete": operation("Destroy a server", "servers", dict([NO_CONTENT]), params=[SERVER_ID]),
+        },
+        server + "/action": {"post": operation("Act on a server", "servers", {
+            "202": answer("Accepted."),
+            "200": answer("The console.", wrapped("console", ref("Console")))},
+            body="ServerActionRequest", params=[SERVER_ID])},
+        server + "/ips": {"get": operation("List the addresses of a server", "servers", {
+            "200": answer("NICs.", wrapped("addresses", values_of({"type": "array", "items": ref("NIC")})))},
+            params=[SERVER_ID])},
+        server + "/ips/{network_id}": {"get": operation("The server's NIC on a network", "servers", {
+            "200": answer("The NIC.", wrapped("network", ref("NIC")))}, params=[SERVER_ID, NETWORK_ID])},
+        server + "/stats": {"get": operation("Graph URLs of a server", "servers", {
+            "200": answer("Stats.", wrapped("stats", ref("Stats")))}, params=[SERVER_ID])},
+        server + "/diagnostics": {"get": operation("Diagnostics of a server", "servers", {
+            "200": answer("Newest first.", {"type": "array", "items": ref("Diagnostic")})},
+            params=[SERVER_ID])},
+        # flavors
+        "/v1.1/flavors": {"get": list_ops("flavors", "flavors", "Flavor", "List flavors", False)},
+        "/v1.1/flavors/detail": {"get": list_ops("flavors", "flavors", "FlavorDetail",
+                                                 "List flavors with details", False)},
+        "/v1.1/flavors/{flavor_id}": {"get": operation("Get a flavor", "flavors", {
+            "200": answer("The flavor.", wrapped("flavor", ref("FlavorDetail")))}, params=[FLAVOR_ID])},
+        # images
+        "/v1.1/images": {"get": list_ops("images", "images", "Image", "List images", True)},
+        "/v1.1/images/detail": {"get": list_ops("images", "images", "ImageDetail",
+                                                "List images with details", True)},
+        image: {
+            "get": operation("Get an image", "images", {
+                "200": answer("The image.", wrapped("image", ref("ImageDetail")))}, params=[IMAGE_ID]),
+            "delete": operation("Delete an image (owner only)", "images", dict([NO_CONTENT]),
+                                params=[IMAGE_ID]),
+        },
+        # networks
+        "/v1.1/networks": {
+            "get": list_ops("networks", "networks", "Network", "List networks", True),
+            "post": operation("Create a private network", "networks", {
+                "202": answer("The new network.", wrapped("network", ref("NetworkDetail")))},
+                body="NetworkCreateRequest"),
+        },
+        "/v1.1/networks/detail": {"get": list_ops("networks", "networks", "NetworkDetail",
+                                                  "List networks with details", True)},
+        network: {
+            "get": operation("Get a network", "networks", {
+                "200": answer("The network.", wrapped("network", ref("NetworkDetail")))},
+                params=[NETWORK_ID]),
+            "put": operation("Rename a network", "networks", dict([NO_CONTENT]), body="NetworkRenameRequest",
+                             params=[NETWORK_ID]),
+            "delete": operation("Delete a network", "networks", dict([NO_CONTENT]), params=[NETWORK_ID]),
+        },
+        network + "/action": {"post": operation("Connect or disconnect a server", "networks", {
+            "202": answer("Accepted.")}, body="NetworkActionRequest", params=[NETWORK_ID])},
+    }
+    result.update(metadata_paths(server, "servers", SERVER_ID, "server"))
+    result.update(metadata_paths(image, "images", IMAGE_ID, "image"))
+    return result
+
+
+def document():
+    """The OpenAPI 3.0 document (a fresh dict)."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Cyclades compute API", "version": "1.1",
+                 "description": "OpenStack Compute v1.1 with the Synnefo extensions. JSON only here;"
+                                " most resources also answer in XML (.xml suffix or Accept)."},
+        "servers": [{"url": "/api"}],
+        "security": [{"token": []}],
+        "tags": [{"name": name} for name in ("versions", "servers", "flavors", "images", "networks")],
+        "paths": paths(),
+        "components": {
+            "securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}},
+            "schemas": schemas(),
+        },
+    }
+
+
+_SERIALIZED = None
+
+
+def serialized():
+    global _SERIALIZED
+    if _SERIALIZED is None:
+        _SERIALIZED = json.dumps(document(), indent=1, sort_keys=True)
+    return _SERIALIZED
+
+
+@require_safe
+def openapi_json(request, fmt=None):
+    """``GET /api/v1.1/openapi.json``: no authentication (the document is public)."""
+    return HttpResponse(serialized(), content_type="application/json; charset=UTF-8")
+
+
+def main():
+    sys.stdout.write(serialized() + "\n")
+
+
+if __name__ == "__main__":
+    main()
