@@ -1,0 +1,252 @@
+"""``snf-ganeti-sim``: command line and start-up of the simulated Ganeti cluster.
+
+Once the HTTPS socket listens, ``<state-dir>/sim.json`` =
+``{"url", "port", "cert", "fingerprint", "cluster_name", ...}`` is written
+(atomically) and the fingerprint is printed; on SIGTERM/SIGINT the server
+stops, running jobs finish or end as error, and ``sim.json`` is removed.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from http.server import ThreadingHTTPServer
+
+from synnefo.tools.ganeti_sim.certificate import ensure_certificate, fingerprint, server_context
+from synnefo.tools.ganeti_sim.cluster import Cluster
+from synnefo.tools.ganeti_sim.failures import FailRule
+from synnefo.tools.ganeti_sim.files import write_json
+from synnefo.tools.ganeti_sim.jobs import WAIT_TIMEOUT, JobQueue
+from synnefo.tools.ganeti_sim.rapi import RapiHandler
+from synnefo.tools.ganeti_sim.runtime import RuntimeConfig, check_duration
+
+log = logging.getLogger("snf-ganeti-sim")
+
+PROG = "snf-ganeti-sim"
+SIM_JSON = "sim.json"
+
+
+class SimError(Exception):
+    """A start-up problem: one line on stderr, exit status 1."""
+
+
+def parse_user(text):
+    """``NAME:PASSWORD:write|read`` -> ``(name, password, can_write)``."""
+    name, sep1, rest = text.partition(":")
+    password, sep2, access = rest.rpartition(":")
+    if not (sep1 and sep2 and name and password) or access not in ("write", "read"):
+        raise argparse.ArgumentTypeError("--user must be NAME:PASSWORD:write|read, got %r" % text)
+    return name, password, access == "write"
+
+
+def parse_fail(text):
+    try:
+        return FailRule.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_duration(text):
+    try:
+        return check_duration(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive integer, got %r" % text)
+    return value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog=PROG, description="A simulated one-node Ganeti cluster behind "
+                                     "an HTTPS RAPI v2 (see docs/simulator.rst).")
+    parser.add_argument("--state-dir", required=True,
+                        help="state, certificate, sim.json (created if missing)")
+    parser.add_argument("--queue-dir", help="where job files go (default: STATE_DIR/queue)")
+    parser.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5080, help="TCP port; 0 picks a free one (default 5080)")
+    parser.add_argument("--cluster-name", default="sim.cyclades.local", help="the cluster's name")
+    parser.add_argument("--node-name", default=None, help="the node's (and master's) name; default: this "
+                        "host's FQDN")
+    parser.add_argument("--user", action="append", type=parse_user, default=[], required=True,
+                        metavar="NAME:PASSWORD:write|read", help="a RAPI user (repeatable)")
+    parser.add_argument("--hooks-dir", help="run DIR/<path>-post.d/* after matching ops succeed")
+    parser.add_argument("--progress-monitor", metavar="CMD",
+                        help="feed snf-image progress lines to 'CMD <instance>' during creates")
+    parser.add_argument("--job-duration", type=parse_duration, default=1.0, metavar="SECONDS",
+                        help="time a job takes from queued to its end (default 1.0)")
+    parser.add_argument("--fail", action="append", type=parse_fail, default=[], metavar="OPCODE[:GLOB]",
+                        help="make OPCODE fail (for instances/networks matching GLOB); repeatable")
+    parser.add_argument("--os", action="append", dest="os_names", metavar="NAME",
+                        help="an installed OS definition (repeatable; default: snf-image and noop)")
+    parser.add_argument("--hypervisor", choices=("kvm", "fake"), default="kvm",
+                        help="kvm gives instances a VNC console port; fake gives none (default kvm)")
+    parser.add_argument("--node-memory", type=positive_int, default=32768, help="node memory in MiB")
+    parser.add_argument("--node-disk", type=positive_int, default=1048576, help="node disk in MiB")
+    parser.add_argument("--node-cpus", type=positive_int, default=16, help="node CPUs")
+    parser.add_argument("--default-bridge", default="br0", help="link of NICs given without one")
+    parser.add_argument("--wait-timeout", type=parse_duration, default=WAIT_TIMEOUT,
+                        help="how long /2/jobs/N/wait holds a request (default %s s)" % WAIT_TIMEOUT)
+    parser.add_argument("--foreground", action="store_true",
+                        help="stay in the foreground (default: detach once listening)")
+    parser.add_argument("--log-file", help="log here (default: stderr, or STATE_DIR/sim.log when detached)")
+    parser.add_argument("-d", "--debug", action="store_true", help="log every request")
+    return parser
+
+
+class RapiServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, context, cluster, queue, config, users, wait_timeout):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.ssl_context = context
+        self.cluster, self.queue, self.config = cluster, queue, config
+        self.users, self.wait_timeout = users, wait_timeout
+        super().__init__(address, RapiHandler)
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        return self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def finish_request(self, request, client_address):
+        try:
+            request.do_handshake()
+        except (OSError, ValueError) as exc:
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+            return
+        super().finish_request(request, client_address)
+
+
+def url_for(host, port):
+    return "https://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+
+
+class Simulator:
+    def __init__(self, args):
+        self.args = args
+        self.state_dir = os.path.abspath(args.state_dir)
+        self.sim_json = os.path.join(self.state_dir, SIM_JSON)
+        self.server = None
+        self.queue = None
+
+    def prepare(self):
+        args = self.args
+        try:
+            os.makedirs(self.state_dir, mode=0o750, exist_ok=True)
+        except OSError as exc:
+            raise SimError("cannot create the state directory %s: %s" % (self.state_dir, exc)) from None
+        if args.hooks_dir and not os.path.isdir(args.hooks_dir):
+            raise SimError("--hooks-dir %s is not a directory" % args.hooks_dir)
+        node_name = args.node_name or socket.getfqdn()
+        self.cluster = Cluster(args.cluster_name, node_name, self.state_dir, node_memory=args.node_memory,
+                               node_disk=args.node_disk, node_cpus=args.node_cpus, hypervisor=args.hypervisor,
+                               default_bridge=args.default_bridge,
+                               os_names=args.os_names or ("snf-image", "noop"))
+        try:
+            self.cluster.load()
+        except (OSError, ValueError, KeyError) as exc:
+            raise SimError("cannot load the simulator state: %s" % exc) from None
+        config = RuntimeConfig(args.job_duration, args.fail)
+        queue_dir = os.path.abspath(args.queue_dir or os.path.join(self.state_dir, "queue"))
+        self.queue = JobQueue(self.cluster, queue_dir, config, hooks_dir=args.hooks_dir,
+                              progress_monitor=args.progress_monitor)
+        cert, key = ensure_certificate(self.state_dir, node_name)
+        self.cert, self.fingerprint = cert, fingerprint(cert)
+        users = {name: (password, write) for name, password, write in args.user}
+        try:
+            self.server = RapiServer((args.listen, args.port), server_context(cert, key), self.cluster,
+                                     self.queue, config, users, args.wait_timeout)
+        except OSError as exc:
+            raise SimError("cannot listen on %s port %s: %s" % (args.listen, args.port, exc)) from None
+        self.port = self.server.server_address[1]
+        try:
+            resumed = self.queue.load()
+        except (OSError, ValueError) as exc:
+            self.server.server_close()
+            raise SimError("cannot load the job queue: %s" % exc) from None
+        if resumed:
+            log.info("resumed %d unfinished job(s)", resumed)
+
+    def announce(self):
+        info = {"url": url_for(self.args.listen, self.port), "port": self.port, "cert": self.cert,
+                "fingerprint": self.fingerprint, "cluster_name": self.cluster.name,
+                "node": self.cluster.node_name, "queue_dir": self.queue.queue_dir, "pid": os.getpid()}
+        write_json(self.sim_json, info, mode=0o644)
+        log.info("listening on %s (cluster %s, SHA-256 fingerprint %s)", info["url"], info["cluster_name"],
+                 self.fingerprint)
+        return info
+
+    def serve(self):
+        self.server.serve_forever(poll_interval=0.2)
+
+    def stop(self):
+        """From a signal: stop serving (in a thread: shutdown() waits for serve_forever)."""
+        threading.Thread(target=self.server.shutdown, daemon=True).start()
+
+    def close(self):
+        self.queue.stop(timeout=max(10.0, 2 * self.queue.config.job_duration))
+        self.server.server_close()
+        with self.cluster.lock:
+            self.cluster.save()
+        if os.path.exists(self.sim_json):
+            os.unlink(self.sim_json)
+        log.info("stopped")
+
+
+def setup_logging(args, detached):
+    level = logging.DEBUG if args.debug else logging.INFO
+    log_file = args.log_file or (os.path.join(args.state_dir, "sim.log") if detached else None)
+    fmt = "%(asctime)s %(name)s %(levelname)s %(message)s"
+    if log_file:
+        logging.basicConfig(filename=log_file, level=level, format=fmt)
+    else:
+        logging.basicConfig(stream=sys.stderr, level=level, format=fmt)
+
+
+def detach():
+    """Fork into the background; the parent returns True (and should exit)."""
+    if os.fork():
+        return True
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    return False
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args, detached=not args.foreground)
+    sim = Simulator(args)
+    try:
+        sim.prepare()
+    except SimError as exc:
+        print("%s: %s" % (PROG, exc), file=sys.stderr)
+        return 1
+    url = url_for(args.listen, sim.port)
+    print("%s: %s fingerprint sha256:%s" % (PROG, url, sim.fingerprint), flush=True)
+    if not args.foreground and detach():
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sim.stop())
+    signal.signal(signal.SIGINT, lambda *_: sim.stop())
+    sim.announce()
+    try:
+        sim.serve()
+    finally:
+        sim.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
