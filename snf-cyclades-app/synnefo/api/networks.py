@@ -163,9 +163,6 @@ def network_action(request, network_id):
         attachment = args.get("attachment")
         if not isinstance(attachment, str):
             raise BadRequest("Malformed request")
-        vm_id, index = logic.parse_attachment(attachment)
-        if vm_id > MAX_DB_ID or index > MAX_DB_ID:
-            raise BadRequest("Malformed attachment id: %s" % attachment)
         logic.disconnect(request.userid, network_id, attachment)
     else:
         raise BadRequest("Unknown action")

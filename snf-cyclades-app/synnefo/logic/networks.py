@@ -32,6 +32,7 @@ from synnefo.rapi import GanetiApiError
 log = logging.getLogger(__name__)
 
 ATTACHMENT_RE = re.compile(r"^nic-(\d+)-(\d+)$")
+MAX_ID = 2 ** 63 - 1
 
 
 # --- per-type resources (04 §4.4) ------------------------------------------
@@ -88,6 +89,8 @@ def get_network(userid, network_id, for_update=False):
     try:
         network_id = int(network_id)
     except (TypeError, ValueError):
+        raise ItemNotFound("Network not found.")
+    if not 0 < network_id <= MAX_ID:  # beyond any id column: no such network (and no DB overflow)
         raise ItemNotFound("Network not found.")
     query = Network.objects.filter(Q(userid=userid) | Q(public=True), pk=network_id)
     if for_update:
@@ -290,7 +293,7 @@ def connect(userid, network_id, vm_id):
 
 def parse_attachment(attachment):
     match = ATTACHMENT_RE.match(str(attachment or ""))
-    if not match:
+    if not match or max(int(match.group(1)), int(match.group(2))) > MAX_ID:
         raise BadRequest("Malformed attachment id: %s" % (attachment,))
     return int(match.group(1)), int(match.group(2))
 
