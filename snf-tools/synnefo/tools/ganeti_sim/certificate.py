@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import ipaddress
 import os
 import ssl
 
@@ -14,8 +15,21 @@ CERT_FILE = "rapi.pem"
 KEY_FILE = "rapi.key"
 
 
-def ensure_certificate(state_dir, hostname):
-    """Return ``(cert_path, key_path)``, generating the pair if missing."""
+def _alt_names(hostname, addresses):
+    names = [x509.DNSName(hostname), x509.DNSName("localhost")]
+    for address in ("127.0.0.1", "::1", *addresses):
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        if not ip.is_unspecified and x509.IPAddress(ip) not in names:
+            names.append(x509.IPAddress(ip))
+    return x509.SubjectAlternativeName(names)
+
+
+def ensure_certificate(state_dir, hostname, addresses=()):
+    """Return ``(cert_path, key_path)``, generating the pair if missing; the
+    certificate names ``hostname``, localhost and the IP ``addresses``."""
     cert_path = os.path.join(state_dir, CERT_FILE)
     key_path = os.path.join(state_dir, KEY_FILE)
     if os.path.exists(cert_path) and os.path.exists(key_path):
@@ -31,8 +45,7 @@ def ensure_certificate(state_dir, hostname):
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname), x509.DNSName("localhost")]),
-                       critical=False)
+        .add_extension(_alt_names(hostname, addresses), critical=False)
         .sign(key, hashes.SHA256())
     )
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -160,7 +160,7 @@ class Simulator:
         queue_dir = os.path.abspath(args.queue_dir or os.path.join(self.state_dir, "queue"))
         self.queue = JobQueue(self.cluster, queue_dir, config, hooks_dir=args.hooks_dir,
                               progress_monitor=args.progress_monitor)
-        cert, key = ensure_certificate(self.state_dir, node_name)
+        cert, key = ensure_certificate(self.state_dir, node_name, [args.listen])
         self.cert, self.fingerprint = cert, fingerprint(cert)
         users = {name: (password, write) for name, password, write in args.user}
         try:
