@@ -168,20 +168,30 @@ class JobQueue:
     def submit(self, op_input, resource):
         with self.cluster.lock:
             job_id = self.cluster.allocate_job_id()
-            stamp_ns = time.time_ns()
-            op_name = op_input["OP_ID"][3:].lower()
-            op_input["reason"] = [["gnt:library:rlib2:%s" % resource, "", stamp_ns],
-                                  ["gnt:opcode:%s" % op_name, "job=%d;index=0" % job_id, stamp_ns]]
-            op_input.setdefault("priority", 0)
-            inst = self.cluster.instances.get(op_input.get("instance_name"))
-            if inst is not None and op_input["OP_ID"] != "OP_INSTANCE_CREATE":
-                op_input["instance_uuid"] = inst["uuid"]
-            op_input["OP_ID"] = op_input.pop("OP_ID")  # last, as Ganeti writes it
+            op_input = self._complete(op_input, resource, job_id)
             job = Job(job_id, [op_input])
             self.jobs[job_id] = job
             self._write(job)
         self._start(job)
         return job_id
+
+    def _complete(self, op_input, resource, job_id):
+        """Add what Ganeti adds on submission, keys in Ganeti's order: the
+        instance's UUID after its name, then ``reason``, ``OP_ID`` last."""
+        op_id = op_input["OP_ID"]
+        inst = self.cluster.instances.get(op_input.get("instance_name"))
+        result = {}
+        for key, value in op_input.items():
+            if key == "OP_ID":
+                continue
+            result[key] = value
+            if key == "instance_name" and op_id != "OP_INSTANCE_CREATE":
+                result["instance_uuid"] = inst["uuid"] if inst else None
+        stamp_ns = time.time_ns()
+        result["reason"] = [["gnt:library:rlib2:%s" % resource, "", stamp_ns],
+                            ["gnt:opcode:%s" % op_id[3:].lower(), "job=%d;index=0" % job_id, stamp_ns]]
+        result["OP_ID"] = op_id
+        return result
 
     def _start(self, job):
         thread = threading.Thread(target=self._run, args=(job,), name="job-%d" % job.id, daemon=True)
@@ -304,6 +314,9 @@ class JobQueue:
                     result = op.apply()
                     self.cluster.save()
                 after = self._hook_vars(op_input, after=True)
+            # An added object has no "before" and a removed one no "after":
+            # like Ganeti, both phases then describe the object we know.
+            before, after = before or after, after or before
         except OpError as exc:
             self._end(job, "error", exc.result())
             return
