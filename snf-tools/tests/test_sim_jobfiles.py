@@ -96,7 +96,8 @@ def test_log_lines_and_errors_in_files(sim):
                                 tags=["ci"])
     assert client.wait_for_job(job, 10) == "success"
     assert set(sim.job_file(job)["ops"][0]["input"]) == NETWORK_ADD_INPUT_KEYS
-    assert client.wait_for_job(client.connect_network("snf-net-1", "default", "bridged", "br0"), 10) == "success"
+    connect = client.connect_network("snf-net-1", "default", "bridged", "br0")
+    assert client.wait_for_job(connect, 10) == "success"
     job = client.create_instance(name="snf-2", os="snf-image+default", disk_template="plain",
                                  disks=[{"size": 1024}], nics=[{"ip": "pool", "network": "snf-net-1"}])
     assert client.wait_for_job(job, 10) == "success"
