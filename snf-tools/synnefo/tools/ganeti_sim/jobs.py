@@ -131,7 +131,8 @@ class JobQueue:
         self.changed.notify_all()
 
     def load(self):
-        """Reload the job files: queued/waiting jobs run again, running ones end as error."""
+        """Reload the job files: running ones end as error, queued/waiting
+        ones go back to queued; returns those, for :meth:`resume`."""
         os.makedirs(self.queue_dir, mode=0o750, exist_ok=True)
         resumed = []
         with self.cluster.lock:
@@ -159,9 +160,12 @@ class JobQueue:
                     self._write(job)
                     resumed.append(job)
             self.cluster.save()
-        for job in sorted(resumed, key=lambda j: j.id):
+        return sorted(resumed, key=lambda j: j.id)
+
+    def resume(self, jobs):
+        """Start the worker threads of reloaded jobs (after any fork)."""
+        for job in jobs:
             self._start(job)
-        return len(resumed)
 
     # -- submission --------------------------------------------------------
 

@@ -75,6 +75,8 @@ class RapiHandler(BaseHTTPRequestHandler):
             answer = handler(self, *args, body)
             self._send(200, answer)
         except RapiError as exc:
+            if exc.status in (400, 413) and self.headers.get("Content-Length") and not self._body_read:
+                self.close_connection = True  # the body was not consumed
             if exc.status >= 500:
                 log.error("%s %s: %s", method, self.path, exc.message)
             self._send(exc.status, exc.body(), exc.headers)
@@ -83,6 +85,7 @@ class RapiHandler(BaseHTTPRequestHandler):
             self._send(500, {"code": 500, "message": "Internal error: %s" % exc, "explain": None})
 
     def _read_body(self):
+        self._body_read = False
         length = self.headers.get("Content-Length")
         if not length:
             return None
@@ -93,6 +96,7 @@ class RapiHandler(BaseHTTPRequestHandler):
         if length < 0 or length > MAX_BODY:
             raise RapiError(413, "Request body too large")
         raw = self.rfile.read(length)
+        self._body_read = True
         if not raw.strip():
             return None
         try:

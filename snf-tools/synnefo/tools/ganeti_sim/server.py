@@ -170,12 +170,18 @@ class Simulator:
             raise SimError("cannot listen on %s port %s: %s" % (args.listen, args.port, exc)) from None
         self.port = self.server.server_address[1]
         try:
-            resumed = self.queue.load()
+            self.unfinished = self.queue.load()
         except (OSError, ValueError) as exc:
             self.server.server_close()
             raise SimError("cannot load the job queue: %s" % exc) from None
-        if resumed:
-            log.info("resumed %d unfinished job(s)", resumed)
+
+    def resume_jobs(self):
+        """Jobs that were queued/waiting at the last stop run again (threads
+        start here, after a possible fork)."""
+        if self.unfinished:
+            log.info("resuming %d unfinished job(s): %s", len(self.unfinished),
+                     ", ".join(str(job.id) for job in self.unfinished))
+        self.queue.resume(self.unfinished)
 
     def announce(self):
         info = {"url": url_for(self.args.listen, self.port), "port": self.port, "cert": self.cert,
@@ -227,8 +233,13 @@ def detach():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(args, detached=not args.foreground)
     sim = Simulator(args)
+    try:
+        os.makedirs(sim.state_dir, mode=0o750, exist_ok=True)
+        setup_logging(args, detached=not args.foreground)
+    except OSError as exc:
+        print("%s: cannot set up the state directory or the log: %s" % (PROG, exc), file=sys.stderr)
+        return 1
     try:
         sim.prepare()
     except SimError as exc:
@@ -240,6 +251,7 @@ def main(argv=None):
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sim.stop())
     signal.signal(signal.SIGINT, lambda *_: sim.stop())
+    sim.resume_jobs()
     sim.announce()
     try:
         sim.serve()
