@@ -117,3 +117,27 @@ def test_log_lines_and_errors_in_files(sim):
                   if JOB_NAME.match(n)) == client.get_jobs()
     assert not [n for n in os.listdir(sim.queue_dir) if n.endswith(".tmp")]
     client.close()
+
+
+def test_eventd_reads_the_job_files(sim):
+    jobfile = pytest.importorskip("synnefo.ganeti.jobfile")
+    client = sim.client()
+    net = client.create_network(network_name="snf-net-3", network="198.51.100.0/24", gateway="198.51.100.1")
+    create = client.create_instance(name="snf-3", os="noop", disk_template="diskless")
+    for job in (net, create):
+        assert client.wait_for_job(job, 10) == "success"
+    events = {}
+    for job in (net, create):
+        with open(os.path.join(sim.queue_dir, "job-%d" % job)) as handle:
+            parsed = jobfile.parse_job(handle.read(), "sim.cyclades.local", "snf-")
+        assert parsed.job_id == job and parsed.finished
+        [change] = parsed.changes
+        events[job] = change.message
+    assert events[net]["type"] == "ganeti-network-status" and events[net]["network"] == "snf-net-3"
+    assert events[net]["subnet"] == "198.51.100.0/24" and events[net]["status"] == "success"
+    instance = events[create]
+    assert instance["type"] == "ganeti-op-status" and instance["instance"] == "snf-3"
+    assert instance["operation"] == "OP_INSTANCE_CREATE" and instance["jobId"] == create
+    assert instance["event_time"] == sim.job_file(create)["ops"][0]["end_timestamp"]
+    assert instance["logmsg"] == sim.job_file(create)["ops"][0]["log"][-1][3]
+    client.close()
