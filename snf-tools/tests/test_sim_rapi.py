@@ -191,6 +191,15 @@ def test_networks_and_nics(client):
     assert client.get_job(job)["opresult"][0][0][0] == "nic.1"
     assert client.get_instance("snf-nic")["nic.ips"] == ["192.0.2.2", "192.0.2.9"]
     assert client.get_network("snf-net-1")["inst_list"] == ["snf-nic"]
+    before = client.get_instance("snf-nic")
+    assert run(client, client.modify_instance("snf-nic", nics=[["modify", 0, {"name": "eth0"}]])) == "success"
+    after = client.get_instance("snf-nic")
+    assert after["nic.names"][0] == "eth0" and after["nic.uuids"] == before["nic.uuids"]
+    assert (after["nic.ips"], after["nic.macs"]) == (before["nic.ips"], before["nic.macs"])
+    assert run(client, client.modify_instance("snf-nic", nics=[[1, {"ip": "192.0.2.10"}]])) == "success"
+    assert client.get_instance("snf-nic")["nic.ips"] == ["192.0.2.2", "192.0.2.10"]
+    clash = client.modify_instance("snf-nic", nics=[["add", {"ip": "192.0.2.2", "network": "snf-net-1"}]])
+    assert run(client, clash) == "error" and op_error(client, clash)[1][1] == "not_unique"
     assert run(client, client.modify_instance("snf-nic", nics=[["remove", 1, {}]])) == "success"
     assert client.get_instance("snf-nic")["nic.ips"] == ["192.0.2.2"]
     assert run(client, client.modify_instance("snf-nic", os_name="snf-image+default")) == "success"

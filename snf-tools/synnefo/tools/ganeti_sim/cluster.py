@@ -113,8 +113,8 @@ class Cluster:
             port += 1
         return port
 
-    def new_mac(self, prefix=None):
-        used = {nic["mac"] for inst in self.instances.values() for nic in inst["nics"]}
+    def new_mac(self, prefix=None, used=()):
+        used = {nic["mac"] for inst in self.instances.values() for nic in inst["nics"]} | set(used)
         prefix = prefix or "aa:00:00"
         for _ in range(10000):
             mac = "%s:%02x:%02x:%02x" % (prefix, random.randrange(256), random.randrange(256),

@@ -88,16 +88,18 @@ def _parse_ip(text, what):
 
 
 class NicResolver:
-    """Turns requested NIC parameters into a stored NIC (mode, link, IP, MAC)."""
+    """Turns requested NIC parameters into a stored NIC (mode, link, IP, MAC).
+
+    ``kept``: the instance's other NICs after the change; their IPs and MACs
+    count as taken, the instance's current NICs do not (they may be replaced).
+    """
 
     def __init__(self, cluster, instance_name, log):
         self.cluster = cluster
         self.instance_name = instance_name
         self.log = log
-        self.taken_ips = {}
-        self.taken_macs = set()
 
-    def resolve(self, params, index, allocate):
+    def resolve(self, params, kept=()):
         cluster = self.cluster
         net = None
         if params.get("network"):
@@ -119,42 +121,41 @@ class NicResolver:
         if ip == "pool":
             if net is None:
                 raise prereq("if ip=pool, parameter network must be passed", "wrong_input")
-            ip = self._from_pool(net) if allocate else "pool"
+            ip = self._from_pool(net, kept)
         elif ip is not None:
             _parse_ip(ip, "IP")
             if net is not None:
                 if ipaddress.ip_address(ip) not in ipaddress.ip_network(net["network"]):
                     raise prereq("IP address %s not in network %s (%s)" % (ip, net["name"], net["network"]),
                                  "wrong_input")
-                if ip in self._used(net) or ip in net["reservations"]:
+                if ip in self._used_ips(net, kept) or ip in net["reservations"]:
                     raise prereq("IP address %s already in use or reserved in network %s" % (ip, net["name"]),
                                  "not_unique")
-                self.taken_ips.setdefault(net["uuid"], set()).add(ip)
         elif mode == "routed" and net is None:
             raise prereq("Routed nic mode requires an ip address", "wrong_input")
+        used_macs = {n["mac"] for name, i in cluster.instances.items() if name != self.instance_name
+                     for n in i["nics"]} | {n["mac"] for n in kept}
         mac = params.get("mac")
         if mac in (None, "auto", "generate"):
-            mac = cluster.new_mac(net["mac_prefix"] if net else None) if allocate else "generate"
+            mac = cluster.new_mac(net["mac_prefix"] if net else None, used_macs)
         else:
             mac = mac.lower()
             if not MAC_RE.match(mac):
                 raise prereq("Invalid MAC address '%s'" % mac, "wrong_input")
-            used = {n["mac"] for i in cluster.instances.values() for n in i["nics"]}
-            if mac in used or mac in self.taken_macs:
+            if mac in used_macs:
                 raise prereq("MAC address %s already in use in cluster" % mac, "not_unique")
-        self.taken_macs.add(mac)
         return {"mac": mac, "ip": ip, "mode": mode, "link": link, "vlan": vlan,
                 "network": net["uuid"] if net else None, "name": params.get("name"),
                 "uuid": str(uuid.uuid4())}
 
-    def _used(self, net):
-        return self.cluster.network_used_ips(net) | self.taken_ips.get(net["uuid"], set())
+    def _used_ips(self, net, kept):
+        return (self.cluster.network_used_ips(net, exclude_instance=self.instance_name)
+                | {n["ip"] for n in kept if n.get("network") == net["uuid"] and n.get("ip")})
 
-    def _from_pool(self, net):
-        used = self._used(net) | set(net["reservations"])
+    def _from_pool(self, net, kept):
+        used = self._used_ips(net, kept) | set(net["reservations"])
         for address in ipaddress.ip_network(net["network"]).hosts():
             if str(address) not in used:
-                self.taken_ips.setdefault(net["uuid"], set()).add(str(address))
                 self.log(" - INFO: Chose IP %s from network %s" % (address, net["name"]))
                 return str(address)
         raise prereq("Cannot allocate IP from network %s: no free address" % net["name"],
@@ -203,9 +204,13 @@ class InstanceCreate(Operation):
                          % (cluster.node_name, needed, free), "insufficient_resources")
         if self.will_start():
             _need_memory(cluster, name, be["maxmem"])
-        resolver = NicResolver(cluster, name, lambda msg: None)
-        for index, nic in enumerate(op["nics"]):
-            resolver.resolve(nic, index, allocate=True)
+        self.resolve_nics(NicResolver(cluster, name, lambda msg: None))
+
+    def resolve_nics(self, resolver):
+        nics = []
+        for params in self.op["nics"]:
+            nics.append(resolver.resolve(params, kept=nics))
+        return nics
 
     def will_start(self):
         return bool(self.op["start"]) and not self.op.get("no_install")
@@ -227,8 +232,7 @@ class InstanceCreate(Operation):
         name = op["instance_name"]
         if op.get("no_install"):
             self.log(" - INFO: No-installation mode selected, disabling startup")
-        resolver = NicResolver(cluster, name, self.log)
-        nics = [resolver.resolve(nic, index, allocate=True) for index, nic in enumerate(op["nics"])]
+        nics = self.resolve_nics(NicResolver(cluster, name, self.log))
         disks = self.disks()
         if disks:
             self.log("* creating instance disks...")
@@ -335,7 +339,7 @@ class InstanceSetParams(Operation):
                 if not 0 <= position <= len(nics):
                     raise prereq("Invalid NIC index %s (instance has %s NICs)" % (index, len(nics)),
                                  "wrong_input")
-                nic = resolver.resolve(params, position, allocate=True)
+                nic = resolver.resolve(params, kept=nics)
                 nics.insert(position, nic)
                 net = cluster.network_by_uuid(nic["network"]) if nic["network"] else None
                 described = (nic["mac"], nic["ip"], nic["mode"], nic["link"], net["name"] if net else None)
@@ -350,24 +354,7 @@ class InstanceSetParams(Operation):
                     nics.pop(position)
                     changes.append(["nic.%d" % position, "remove"])
                 else:
-                    merged = {k: v for k, v in nics[position].items() if k in ("mac", "ip", "name")}
-                    old_net = nics[position]["network"]
-                    net = cluster.network_by_uuid(old_net) if old_net else None
-                    if net:
-                        merged["network"] = net["name"]
-                    else:
-                        merged.update(mode=nics[position]["mode"], link=nics[position]["link"])
-                    merged.update({k: v for k, v in params.items()})
-                    if "network" in params and params["network"]:
-                        merged.pop("mode", None)
-                        merged.pop("link", None)
-                    old_mac = nics[position]["mac"]
-                    nics[position] = {"mac": old_mac}  # keep its own MAC out of the "in use" check
-                    merged["mac"] = params.get("mac") or "generate"
-                    new = resolver.resolve(merged, position, allocate=True)
-                    if not params.get("mac"):
-                        new["mac"] = old_mac
-                    nics[position] = new
+                    nics[position] = self._modified_nic(resolver, nics, position, params)
                     changes.append(["nic.%d" % position, "modify:%s" % ",".join(
                         "%s=%s" % (k, v) for k, v in sorted(params.items()))])
         be = dict(inst["beparams"])
@@ -393,6 +380,22 @@ class InstanceSetParams(Operation):
             inst["os"] = op["os_name"]
         cluster.touch(inst)
         return changes
+
+
+    def _modified_nic(self, resolver, nics, position, params):
+        """NIC ``position`` with ``params`` applied; what is not given is kept."""
+        old = nics[position]
+        merged = {"ip": old.get("ip"), "mac": old["mac"], "name": old.get("name")}
+        if not any(key in params for key in ("network", "mode", "link")):
+            old_net = self.cluster.network_by_uuid(old["network"]) if old.get("network") else None
+            if old_net is not None:
+                merged["network"] = old_net["name"]
+            else:
+                merged.update(mode=old["mode"], link=old["link"], vlan=old.get("vlan"))
+        merged.update(params)
+        new = resolver.resolve(merged, kept=nics[:position] + nics[position + 1:])
+        new["uuid"] = old["uuid"]
+        return new
 
 
 class InstanceRename(Operation):

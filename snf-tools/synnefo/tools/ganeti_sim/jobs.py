@@ -299,8 +299,8 @@ class JobQueue:
 
     def _execute(self, job, work_time):
         op_input = job.op["input"]
-        op = operation_for(self.cluster, op_input, lambda text: self._log(job, text))
         try:
+            op = operation_for(self.cluster, op_input, lambda text: self._log(job, text))
             with self.cluster.lock:
                 op.check()
             self._work(job, op_input, work_time)
