@@ -272,6 +272,23 @@ def test_cancel(sim, client):
         assert raw(sim, "PUT", "/sim/config", json={"job_duration": 0.05}).status_code == 200
 
 
+def test_dependencies(client):
+    failed = create(client, "snf-dup")  # exists already: fails
+    after_failure = client.startup_instance("snf-dup")
+    body = {"depends": [[failed, ["success"]]]}
+    dependent = client.transport.request("PUT", "/instances/snf-dup/shutdown", body=body)
+    assert run(client, failed) == "error"
+    assert run(client, dependent) == "error"
+    assert "finished with status 'error'" in op_error(client, dependent)[1][0]
+    assert run(client, after_failure) == "success"
+    either = client.transport.request("PUT", "/instances/snf-dup/startup",
+                                      body={"depends": [[failed, ["success", "error"]]]})
+    assert run(client, either) == "success"
+    unknown = client.transport.request("PUT", "/instances/snf-dup/startup",
+                                       body={"depends": [[99999, ["success"]]]})
+    assert run(client, unknown) == "error" and "not found" in op_error(client, unknown)[1][0]
+
+
 def test_authentication(sim):
     assert raw(sim, "GET", "/2/info", auth=None).status_code == 401
     bad = raw(sim, "GET", "/2/info", auth=("writer", "wrong"))

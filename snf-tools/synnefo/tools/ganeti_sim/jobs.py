@@ -75,6 +75,7 @@ class Job:
         job.ops = data["ops"]
         job.start_timestamp = data.get("start_timestamp")
         job.end_timestamp = data.get("end_timestamp")
+        job.process_id = data.get("process_id", job.process_id)
         return job
 
     def field(self, name):
