@@ -33,6 +33,7 @@ import urllib.error
 import urllib.request
 
 DEMO_USER = "demo@example.org"
+SIM_NODE = "node1.sim.cyclades.local"
 HOOK_OPS = ("add", "start", "reboot", "stop", "modify")
 
 
@@ -119,11 +120,8 @@ SECRET_KEY = {s["secret_key"]!r}
 SECRET_ENCRYPTION_KEY = {s["encryption_key"]!r}
 APP_INSTALL_URL = "http://127.0.0.1:{self.api_port}"
 API_ROOT_URL = APP_INSTALL_URL + "/api"
-# The simulator: diskless instances, its OS definition, its own node.
-GANETI_CREATEINSTANCE_KWARGS = {{"os": "snf-image+default", "hvparams": {{"serial_console": False}},
-                                "wait_for_sync": False}}
-# snf-ganeti-hook runs on "the master": the simulator's node.
-GANETI_MASTER_OVERRIDE = True
+# snf-ganeti-hook publishes only on the Ganeti master: the simulator's one node.
+GANETI_HOOK_NODE_NAME = {SIM_NODE!r}
 '''
         with open(os.path.join(self.settings_dir, "50-quickstart.conf"), "w") as handle:
             handle.write(conf)
@@ -230,6 +228,7 @@ GANETI_MASTER_OVERRIDE = True
         self.write_hooks()
         args = [os.path.join(self.bin, "snf-ganeti-sim"), "--state-dir", self.sim_dir,
                 "--listen", "127.0.0.1", "--port", "0", "--cluster-name", "sim.cyclades.local",
+                "--node-name", SIM_NODE,
                 "--user", f"cyclades:{s['rapi_password']}:write", "--hooks-dir", self.hooks_dir,
                 "--progress-monitor", os.path.join(self.bin, "snf-progress-monitor"),
                 "--foreground", *self.sim_args]
