@@ -160,11 +160,15 @@ class Simulator:
         queue_dir = os.path.abspath(args.queue_dir or os.path.join(self.state_dir, "queue"))
         self.queue = JobQueue(self.cluster, queue_dir, config, hooks_dir=args.hooks_dir,
                               progress_monitor=args.progress_monitor)
-        cert, key = ensure_certificate(self.state_dir, node_name, [args.listen])
-        self.cert, self.fingerprint = cert, fingerprint(cert)
+        try:
+            cert, key = ensure_certificate(self.state_dir, node_name, [args.listen])
+            self.cert, self.fingerprint = cert, fingerprint(cert)
+            context = server_context(cert, key)
+        except (OSError, ValueError) as exc:
+            raise SimError("cannot make or read the certificate in %s: %s" % (self.state_dir, exc)) from None
         users = {name: (password, write) for name, password, write in args.user}
         try:
-            self.server = RapiServer((args.listen, args.port), server_context(cert, key), self.cluster,
+            self.server = RapiServer((args.listen, args.port), context, self.cluster,
                                      self.queue, config, users, args.wait_timeout)
         except OSError as exc:
             raise SimError("cannot listen on %s port %s: %s" % (args.listen, args.port, exc)) from None
