@@ -289,6 +289,22 @@ def test_dependencies(client):
     assert run(client, unknown) == "error" and "not found" in op_error(client, unknown)[1][0]
 
 
+def test_ops_on_one_instance_take_turns(sim, client):
+    assert raw(sim, "PUT", "/sim/config", json={"job_duration": 0.3}).status_code == 200
+    try:
+        first = client.reboot_instance("snf-dup")
+        second = client.shutdown_instance("snf-dup")
+        other = client.add_instance_tags("snf-dup", ["turns"])  # tags lock their own target
+        for job in (first, second, other):
+            assert run(client, job) == "success"
+    finally:
+        assert raw(sim, "PUT", "/sim/config", json={"job_duration": 0.05}).status_code == 200
+    first_op, second_op = sim.job_file(first)["ops"][0], sim.job_file(second)["ops"][0]
+    assert second_op["exec_timestamp"] >= first_op["end_timestamp"]
+    assert client.get_instance("snf-dup")["admin_state"] == "down"
+    assert run(client, client.startup_instance("snf-dup")) == "success"
+
+
 def test_authentication(sim):
     assert raw(sim, "GET", "/2/info", auth=None).status_code == 401
     bad = raw(sim, "GET", "/2/info", auth=("writer", "wrong"))
