@@ -1,0 +1,174 @@
+"""kombu's ``filesystem://`` transport made safe for several processes.
+
+Differences from the stock transport:
+
+* a message file is written under a hidden temporary name, flushed and
+  renamed into place, so a reader never sees a partial message;
+* file names sort by publication time (nanoseconds, then a per-process
+  counter), so one publisher's messages are read in order;
+* a reader claims a message by renaming it into ``claimed/`` (atomic: two
+  readers never get the same file) and deletes it only when it is
+  acknowledged; an unacknowledged message goes back to its queue when the
+  channel closes, and :func:`recover_orphans` returns the claims of dead
+  processes;
+* a message that no binding routes is dropped (as on AMQP) instead of
+  piling up in an ``ae.undeliver`` queue.
+"""
+
+import itertools
+import os
+import threading
+import uuid
+
+from kombu.transport import filesystem
+from kombu.transport.virtual import Empty
+from kombu.utils.json import dumps, loads
+
+MESSAGE_SUFFIX = ".msg"
+TMP_PREFIX = "."
+_sequence = itertools.count()
+_stamp_lock = threading.Lock()
+_last_stamp = [0]
+
+
+def _next_stamp():
+    """A strictly increasing time stamp within this process."""
+    import time
+    with _stamp_lock:
+        stamp = max(time.time_ns(), _last_stamp[0] + 1)
+        _last_stamp[0] = stamp
+        return stamp
+
+
+def message_file_name(queue):
+    return "%020d_%d_%010d_%s.%s%s" % (_next_stamp(), os.getpid(), next(_sequence),
+                                        uuid.uuid4().hex, queue, MESSAGE_SUFFIX)
+
+
+def queue_of(file_name):
+    """The queue a message file belongs to (``None`` for other files)."""
+    if file_name.startswith(TMP_PREFIX) or not file_name.endswith(MESSAGE_SUFFIX):
+        return None
+    rest = file_name.partition(".")[2]
+    return rest[:-len(MESSAGE_SUFFIX)] or None
+
+
+def write_atomically(folder, name, data):
+    tmp = os.path.join(folder, "%s%s.tmp" % (TMP_PREFIX, name))
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(tmp, os.path.join(folder, name))
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_orphans(data_folder, claim_folder):
+    """Put back the messages claimed by processes that no longer run; returns their count."""
+    count = 0
+    try:
+        names = os.listdir(claim_folder)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        pid_text, _, original = name.partition("-")
+        if not pid_text.isdigit() or not original or _pid_alive(int(pid_text)):
+            continue
+        try:
+            os.rename(os.path.join(claim_folder, name), os.path.join(data_folder, original))
+            count += 1
+        except FileNotFoundError:
+            pass
+    return count
+
+
+class Channel(filesystem.Channel):
+    deadletter_queue = None  # unroutable -> dropped, as on AMQP
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._claims = {}  # delivery tag -> (claimed path, original name)
+
+    @property
+    def claim_folder(self):
+        return self.transport_options["claim_folder"]
+
+    def _put(self, queue, payload, **kwargs):
+        try:
+            write_atomically(self.data_folder_out, message_file_name(queue),
+                             dumps(payload).encode("utf-8"))
+        except OSError as exc:
+            raise filesystem.ChannelError("cannot write a message of %s: %s" % (queue, exc)) \
+                from exc
+
+    def _get(self, queue):
+        for name in sorted(os.listdir(self.data_folder_in)):
+            if queue_of(name) != queue:
+                continue
+            claimed = os.path.join(self.claim_folder, "%d-%s" % (os.getpid(), name))
+            try:
+                os.rename(os.path.join(self.data_folder_in, name), claimed)
+            except FileNotFoundError:
+                continue  # another reader took it
+            with open(claimed, "rb") as handle:
+                payload = loads(handle.read().decode("utf-8"))
+            tag = payload.get("properties", {}).get("delivery_tag")
+            if tag is None:
+                os.unlink(claimed)
+            else:
+                self._claims[tag] = (claimed, name)
+            return payload
+        raise Empty()
+
+    def _size(self, queue):
+        return sum(1 for name in os.listdir(self.data_folder_in) if queue_of(name) == queue)
+
+    def _purge(self, queue):
+        count = 0
+        for name in os.listdir(self.data_folder_in):
+            if queue_of(name) == queue:
+                try:
+                    os.unlink(os.path.join(self.data_folder_in, name))
+                    count += 1
+                except FileNotFoundError:
+                    pass
+        return count
+
+    def _forget(self, tag):
+        claim = self._claims.pop(tag, None)
+        if claim is not None:
+            try:
+                os.unlink(claim[0])
+            except FileNotFoundError:
+                pass
+
+    def basic_ack(self, delivery_tag, multiple=False):
+        super().basic_ack(delivery_tag, multiple=multiple)
+        self._forget(delivery_tag)
+
+    def basic_reject(self, delivery_tag, requeue=False):
+        super().basic_reject(delivery_tag, requeue=requeue)
+        if not requeue:
+            self._forget(delivery_tag)
+
+    def _restore(self, message):
+        claim = self._claims.pop(message.delivery_tag, None)
+        if claim is None:
+            return super()._restore(message)
+        try:
+            os.rename(claim[0], os.path.join(self.data_folder_in, claim[1]))
+        except FileNotFoundError:
+            pass
+
+
+class Transport(filesystem.Transport):
+    Channel = Channel
