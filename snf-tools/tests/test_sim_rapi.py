@@ -294,13 +294,14 @@ def test_ops_on_one_instance_take_turns(sim, client):
     try:
         first = client.reboot_instance("snf-dup")
         second = client.shutdown_instance("snf-dup")
-        other = client.add_instance_tags("snf-dup", ["turns"])  # tags lock their own target
-        for job in (first, second, other):
+        tags = client.add_instance_tags("snf-dup", ["turns"])
+        for job in (first, second, tags):
             assert run(client, job) == "success"
     finally:
         assert raw(sim, "PUT", "/sim/config", json={"job_duration": 0.05}).status_code == 200
     first_op, second_op = sim.job_file(first)["ops"][0], sim.job_file(second)["ops"][0]
     assert second_op["exec_timestamp"] >= first_op["end_timestamp"]
+    assert sim.job_file(tags)["ops"][0]["exec_timestamp"] >= second_op["end_timestamp"]
     assert client.get_instance("snf-dup")["admin_state"] == "down"
     assert run(client, client.startup_instance("snf-dup")) == "success"
 

@@ -36,13 +36,6 @@ class Operation:
     def apply(self):
         raise NotImplementedError
 
-    @property
-    def target(self):
-        return self.op.get("instance_name") or self.op.get("network_name")
-
-    def lock_key(self):
-        return self.target or self.op["OP_ID"]
-
 
 # -- helpers -----------------------------------------------------------------
 
@@ -416,9 +409,6 @@ class InstanceRename(Operation):
 
 class TagsChange(Operation):
     """OP_TAGS_SET / OP_TAGS_DEL on the cluster, an instance or a network."""
-
-    def lock_key(self):
-        return "%s:%s" % (self.op["kind"], self.op.get("name"))
 
     def _owner(self):
         kind, name = self.op["kind"], self.op.get("name")

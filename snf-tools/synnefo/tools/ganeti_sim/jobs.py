@@ -272,8 +272,15 @@ class JobQueue:
             target_lock.release()
 
     def _lock_key(self, job):
+        """Ops on the same instance or network take turns (tag ops included)."""
         op = job.op["input"]
-        return op.get("instance_name") or op.get("network_name") or "%s:%s" % (op.get("kind"), op.get("name"))
+        if op.get("kind") in ("instance", "network"):
+            return "%s:%s" % (op["kind"], op["name"])
+        if op.get("instance_name"):
+            return "instance:%s" % op["instance_name"]
+        if op.get("network_name"):
+            return "network:%s" % op["network_name"]
+        return op["OP_ID"]
 
     def _wait_dependencies(self, job):
         for dep_id, allowed in job.op["input"].get("depends") or []:
