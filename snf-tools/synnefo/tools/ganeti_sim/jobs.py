@@ -117,7 +117,7 @@ class JobQueue:
         self.changed = threading.Condition(cluster.lock)
         self.stopping = threading.Event()
         self.threads = []
-        self._target_locks = {}
+        self._turns = {}  # lock key -> ids of the unfinished jobs on it, oldest first
         self._cancel_requested = set()
 
     # -- files -------------------------------------------------------------
@@ -165,6 +165,9 @@ class JobQueue:
 
     def resume(self, jobs):
         """Start the worker threads of reloaded jobs (after any fork)."""
+        with self.cluster.lock:
+            for job in jobs:
+                self._take_turn(job)
         for job in jobs:
             self._start(job)
 
@@ -176,6 +179,7 @@ class JobQueue:
             op_input = self._complete(op_input, resource, job_id)
             job = Job(job_id, [op_input])
             self.jobs[job_id] = job
+            self._take_turn(job)
             self._write(job)
         self._start(job)
         return job_id
@@ -240,6 +244,31 @@ class JobQueue:
             log.exception("job %d crashed", job.id)
             if not job.final:
                 self._end(job, "error", exec_error("simulator error: %s" % exc).result())
+        finally:
+            self._leave_turn(job)
+
+    def _take_turn(self, job):
+        """Queue the job behind earlier jobs on the same object (lock held)."""
+        self._turns.setdefault(self._lock_key(job), []).append(job.id)
+
+    def _leave_turn(self, job):
+        with self.cluster.lock:
+            turns = self._turns.get(self._lock_key(job), [])
+            if job.id in turns:
+                turns.remove(job.id)
+            self.changed.notify_all()
+
+    def _wait_turn(self, job):
+        """Block until every earlier job on the same object is done; False if
+        the job was canceled or the simulator is stopping meanwhile."""
+        turns = self._turns[self._lock_key(job)]
+        with self.cluster.lock:
+            while True:
+                if self.stopping.is_set() or job.status == "canceled":
+                    return False
+                if turns[0] == job.id:
+                    return True
+                self.changed.wait(0.5)
 
     def _lifecycle(self, job):
         duration = self.config.job_duration
@@ -252,24 +281,16 @@ class JobQueue:
             job.op["status"], job.op["start_timestamp"] = "waiting", stamp
             job.start_timestamp = stamp
             self._write(job)
-        key = self._lock_key(job)
-        target_lock = self._target_locks.setdefault(key, threading.Lock())
-        while not target_lock.acquire(timeout=0.05):
-            if self.stopping.is_set() or self._canceled(job):
+        if not self._wait_turn(job) or not self._wait_dependencies(job):
+            return
+        if self._pause(duration * WAITING_SHARE) or self._canceled(job):
+            return
+        with self.cluster.lock:
+            if job.status == "canceled":
                 return
-        try:
-            if not self._wait_dependencies(job):
-                return
-            if self._pause(duration * WAITING_SHARE) or self._canceled(job):
-                return
-            with self.cluster.lock:
-                if job.status == "canceled":
-                    return
-                job.op["status"], job.op["exec_timestamp"] = "running", now_pair()
-                self._write(job)
-            self._execute(job, duration * RUNNING_SHARE)
-        finally:
-            target_lock.release()
+            job.op["status"], job.op["exec_timestamp"] = "running", now_pair()
+            self._write(job)
+        self._execute(job, duration * RUNNING_SHARE)
 
     def _lock_key(self, job):
         """Ops on the same instance or network take turns (tag ops included)."""
