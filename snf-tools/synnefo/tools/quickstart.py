@@ -34,6 +34,8 @@ import urllib.request
 
 DEMO_USER = "demo@example.org"
 SIM_NODE = "node1.sim.cyclades.local"
+# Backends are reached at their cluster name: the simulator's must resolve here.
+SIM_CLUSTER = "127.0.0.1"
 HOOK_OPS = ("add", "start", "reboot", "stop", "modify")
 
 
@@ -227,7 +229,7 @@ GANETI_HOOK_NODE_NAME = {SIM_NODE!r}
             os.unlink(sim_json)
         self.write_hooks()
         args = [os.path.join(self.bin, "snf-ganeti-sim"), "--state-dir", self.sim_dir,
-                "--listen", "127.0.0.1", "--port", "0", "--cluster-name", "sim.cyclades.local",
+                "--listen", "127.0.0.1", "--port", "0", "--cluster-name", SIM_CLUSTER,
                 "--node-name", SIM_NODE,
                 "--user", f"cyclades:{s['rapi_password']}:write", "--hooks-dir", self.hooks_dir,
                 "--progress-monitor", os.path.join(self.bin, "snf-progress-monitor"),
