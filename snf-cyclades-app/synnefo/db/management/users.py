@@ -1,0 +1,74 @@
+"""Validation and display of users for the user-* commands."""
+
+import re
+
+from django.core.management.base import CommandError
+from django.utils import timezone
+from synnefo.db.management.common import checked_text, non_negative_int, when
+from synnefo.logic.users import network_limit, vm_limit
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def checked_uniq(value):
+    value = checked_text(value, "--uniq", 128, allow_empty=False)
+    if any(c.isspace() for c in value):
+        raise CommandError("--uniq must not contain spaces: %r" % value)
+    return value
+
+
+def checked_email(value):
+    value = checked_text(value, "--email", 255)
+    if value and not EMAIL_RE.match(value):
+        raise CommandError("--email is not an e-mail address: %r" % value)
+    return value
+
+
+def checked_lifetime(value):
+    if value is None:
+        return None
+    return non_negative_int(value, "--token-lifetime")
+
+
+def checked_limit(value, option):
+    if value is None:
+        return None
+    return non_negative_int(value, option)
+
+
+def valid_tokens(user):
+    now = timezone.now()
+    return [t for t in user.tokens.filter(revoked=False) if t.expires is None or t.expires > now]
+
+
+def user_pairs(user):
+    """Key/value pairs of ``user-show`` (tokens by dates only, never their digests)."""
+    from synnefo.db.models import Network, VirtualMachine
+    servers = VirtualMachine.objects.filter(userid=user.uniq, deleted=False).count()
+    networks = Network.objects.filter(userid=user.uniq, deleted=False, public=False).count()
+    pairs = [
+        ("id", user.id), ("uniq", user.uniq), ("name", user.name), ("email", user.email),
+        ("active", user.active),
+        ("max_vms", user.max_vms if user.max_vms is not None else "default"),
+        ("vm_limit", vm_limit(user)), ("servers", servers),
+        ("max_networks", user.max_networks if user.max_networks is not None else "default"),
+        ("network_limit", network_limit(user)), ("networks", networks),
+        ("valid_tokens", len(valid_tokens(user))),
+        ("created", when(user.created)), ("updated", when(user.updated)),
+    ]
+    for token in user.tokens.all():
+        state = "revoked" if token.revoked else (
+            "expired" if token.expires is not None and token.expires <= timezone.now() else "valid")
+        pairs.append(("token %d" % token.id, "%s, created %s, expires %s"
+                      % (state, when(token.created), when(token.expires) or "never")))
+    return pairs
+
+
+def print_new_token(command, token, lifetime_days):
+    """The token in clear, once, as the line ``token: <token>`` (scripts parse it)."""
+    command.stdout.write("token: %s" % token)
+    if lifetime_days == 0:
+        command.stdout.write("The token never expires. It is not stored and cannot be shown again.")
+    else:
+        command.stdout.write("The token expires in %d days. It is not stored and cannot be shown "
+                             "again." % lifetime_days)
