@@ -12,7 +12,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class ManageCommand(BaseCommand):
-    """A command whose usage and run-time errors are one ``Error:`` line."""
+    """A command whose usage and run-time errors are one ``Error:`` line.
+
+    These commands touch only the database, so Django's system checks (URLs,
+    templates ...) are not run for them.
+    """
+
+    requires_system_checks = []
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -45,15 +51,15 @@ def positive_int(text, option):
     return value
 
 
-def non_negative_int(text, option):
-    """``text`` as an integer >= 0, or a CommandError naming ``option``."""
+def non_negative_int(text, option, maximum=2**31 - 1):
+    """``text`` as an integer in [0, maximum], or a CommandError naming ``option``."""
     try:
         value = int(str(text).strip())
     except ValueError:
         raise CommandError("%s must be an integer, not %r" % (option, text)) from None
     if value < 0:
         raise CommandError("%s must not be negative, not %r" % (option, text))
-    if value > 2**31 - 1:
+    if value > maximum:
         raise CommandError("%s is too large: %r" % (option, text))
     return value
 

@@ -49,6 +49,6 @@ class Command(ManageCommand):
             user = User.objects.create(uniq=uniq, name=name, email=email, max_vms=max_vms,
                                        max_networks=max_networks, active=not options["inactive"])
             token = issue_token(user, lifetime)
+        print_new_token(self, token, lifetime)
         self.stdout.write("Created user %d (%s)%s" % (user.id, user.uniq,
                                                        ", inactive" if not user.active else ""))
-        print_new_token(self, token, lifetime)

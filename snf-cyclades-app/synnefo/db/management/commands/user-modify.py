@@ -79,8 +79,9 @@ class Command(ManageCommand):
                 user.save()
             if options["renew_token"]:
                 token = renew_token(user, lifetime)
-        if changes:
-            self.stdout.write("User %d (%s): changed %s" % (user.id, user.uniq, ", ".join(sorted(changes))))
         if token is not None:
-            self.stdout.write("User %d (%s): every earlier token revoked" % (user.id, user.uniq))
             print_new_token(self, token, lifetime)
+            self.stdout.write("Revoked every earlier token of user %d (%s)" % (user.id, user.uniq))
+        if changes:
+            self.stdout.write("Changed %s of user %d (%s)"
+                              % (", ".join(sorted(changes)), user.id, user.uniq))
