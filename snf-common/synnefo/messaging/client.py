@@ -161,7 +161,7 @@ class Broker:
         self._next_host += 1
         conn = self._connection_for(url)
         try:
-            conn.connect()
+            conn.ensure_connection(max_retries=0)  # one try: the fail-over and back-off are ours
         except BaseException:
             self._quietly_close(conn)
             raise

@@ -20,7 +20,7 @@ import os
 import threading
 import uuid
 
-from kombu.transport import filesystem
+from kombu.transport import filesystem, virtual
 from kombu.transport.virtual import Empty
 from kombu.utils.json import dumps, loads
 
@@ -102,6 +102,14 @@ class Channel(filesystem.Channel):
     def claim_folder(self):
         return self.transport_options["claim_folder"]
 
+    def queue_bind(self, queue, exchange=None, routing_key="", arguments=None, **kwargs):
+        super().queue_bind(queue, exchange, routing_key, arguments, **kwargs)
+        # Always (re)write the binding to the control folder, which is what
+        # routes messages published by other processes.
+        exchange = exchange or "amq.direct"
+        meta = self.typeof(exchange).prepare_bind(queue, exchange, routing_key, arguments)
+        self._queue_bind(exchange, *meta)
+
     def _put(self, queue, payload, **kwargs):
         try:
             write_atomically(self.data_folder_out, message_file_name(queue),
@@ -172,3 +180,10 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    def __init__(self, client, **kwargs):
+        super().__init__(client, **kwargs)
+        # kombu shares one in-memory state among all file-system connections
+        # of a process; give each connection its own, so that a broker folder
+        # never inherits what was declared for another one.
+        self.state = virtual.BrokerState()

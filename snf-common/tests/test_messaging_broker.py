@@ -1,0 +1,378 @@
+"""Broker round trips over the file-system broker and RabbitMQ (127.0.0.1:5672)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+from synnefo.messaging import filesystem, messages, names
+from synnefo.messaging.client import RETRY_FOREVER, Broker, BrokerUnavailable, Interrupted
+
+NOW = [1700000000, 1]
+
+
+def rabbitmq_url():
+    return os.environ.get("SYNNEFO_TEST_AMQP", "").strip()
+
+
+def rabbitmq_skip_reason():
+    url = rabbitmq_url()
+    if not url:
+        return "SYNNEFO_TEST_AMQP is empty (set it to amqp://guest:guest@127.0.0.1:5672//)"
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), 2).close()
+    except OSError as exc:
+        return "RabbitMQ does not answer at %s: %s" % (url, exc)
+    return None
+
+
+class Stack:
+    """A broker configuration with a unique exchange and prefix; cleans up after itself."""
+
+    def __init__(self, kind, tmp_path):
+        tag = uuid.uuid4().hex[:8]
+        self.kind = kind
+        if kind == "rabbitmq":
+            self.hosts, self.exchange, self.prefix = [rabbitmq_url()], "test-%s" % tag, "t%s" % tag
+        else:
+            self.hosts, self.exchange, self.prefix = ["filesystem://"], "ganeti", "snf"
+        self.broker_dir = str(tmp_path / "broker")
+        self.opened = []
+
+    def broker(self, **kwargs):
+        broker = Broker(self.hosts, exchange=self.exchange, filesystem_dir=self.broker_dir,
+                        **kwargs)
+        self.opened.append(broker)
+        return broker
+
+    def queue(self, kind):
+        return names.queue_name(self.prefix, kind)
+
+    def instance(self, n):
+        return "%s-%d" % (self.prefix, n)
+
+    def config(self):
+        return {"hosts": self.hosts, "exchange": self.exchange, "dir": self.broker_dir}
+
+    def cleanup(self):
+        for broker in self.opened:
+            broker.close()
+        if self.kind == "rabbitmq":
+            cleaner = Broker(self.hosts, exchange=self.exchange)
+            cleaner.delete(self.prefix)
+            cleaner.close()
+
+
+@pytest.fixture(params=["filesystem", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+def stack(request, tmp_path):
+    if request.param == "rabbitmq":
+        reason = rabbitmq_skip_reason()
+        if reason:
+            pytest.skip(reason)
+    s = Stack(request.param, tmp_path)
+    yield s
+    s.cleanup()
+
+
+PRODUCER = r"""
+import json, sys
+from synnefo.messaging.client import Broker
+cfg = json.load(sys.stdin)
+broker = Broker(cfg["hosts"], exchange=cfg["exchange"], filesystem_dir=cfg["dir"])
+for message in cfg["messages"]:
+    broker.publish(message)
+broker.close()
+print("published", len(cfg["messages"]))
+"""
+
+
+def run_producer(stack, batch):
+    """Publish from another process that never declared the queues itself."""
+    cfg = dict(stack.config(), messages=batch)
+    result = subprocess.run([sys.executable, "-c", PRODUCER], input=json.dumps(cfg),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def sample(stack, kind, n):
+    if kind == "op":
+        return messages.op_status(stack.instance(n), "OP_INSTANCE_STARTUP", "success", n, None,
+                                  "c1", [NOW[0] + n, 0])
+    if kind == "network":
+        return messages.network_status("%s-net-%d" % (stack.prefix, n), "OP_NETWORK_ADD",
+                                       "success", n, None, "c1", NOW)
+    if kind == "net":
+        return messages.net_status(stack.instance(n), [{"mac": "aa:00:00:00:00:%02x" % n}], NOW)
+    return messages.progress(stack.instance(n), {"type": "image-info", "messages": ["m%d" % n]},
+                             NOW)
+
+
+def drain(broker, queue):
+    got = []
+    while True:
+        delivery = broker.get(queue)
+        if delivery is None:
+            return got
+        got.append(delivery)
+        delivery.ack()
+
+
+@pytest.mark.parametrize("kind", names.QUEUE_KINDS)
+def test_round_trip_between_processes(stack, kind):
+    consumer = stack.broker()
+    consumer.declare(stack.prefix)
+    batch = [sample(stack, kind, n) for n in range(1, 6)]
+    run_producer(stack, batch)
+    received = []
+    stop = threading.Event()
+
+    def handler(delivery):
+        received.append(delivery)
+        delivery.ack()
+        if len(received) == len(batch):
+            stop.set()
+
+    consumer.consume([stack.queue(kind)], handler, stop_event=stop, idle_timeout=20)
+    assert [messages.decode(d.body) for d in received] == batch  # in order, complete
+    assert all(d.queue == stack.queue(kind) for d in received)
+    assert received[0].routing_key == names.routing_key(stack.prefix, kind)
+    # nothing went to the other queues, and nothing is left
+    for other in names.QUEUE_KINDS:
+        assert consumer.get(stack.queue(other)) is None
+
+
+def test_dead_letter_keeps_body_and_says_why(stack):
+    broker = stack.broker()
+    broker.declare(stack.prefix)
+    message = sample(stack, "op", 1)
+    broker.publish(message, headers={"x-snf-event-id": "c1/1/0/success"})
+    stop = threading.Event()
+
+    def handler(delivery):
+        delivery.reject_to_dead_letter("cannot apply: boom")
+        stop.set()
+
+    broker.consume([stack.queue("op")], handler, stop_event=stop, idle_timeout=20)
+    assert stop.is_set()
+    assert broker.get(stack.queue("op")) is None
+    dead = broker.get(names.dead_letter(stack.queue("op")))
+    assert dead is not None and messages.decode(dead.body) == message
+    assert dead.headers["x-death-reason"] == "cannot apply: boom"
+    assert dead.headers["x-original-queue"] == stack.queue("op")
+    assert dead.headers["x-original-routing-key"] == names.routing_key(stack.prefix, "op")
+    assert dead.headers["x-original-exchange"] == stack.exchange
+    assert dead.headers["x-snf-event-id"] == "c1/1/0/success"
+    dead.ack()
+
+
+def test_get_leaves_unacked_messages_until_close_and_purge_empties(stack):
+    broker = stack.broker()
+    broker.declare(stack.prefix)
+    for n in range(3):
+        broker.publish(sample(stack, "net", n))
+    first = broker.get(stack.queue("net"))
+    assert messages.decode(first.body)["instance"] == stack.instance(0)
+    assert broker.get(stack.queue("net")) is not None  # the second one, first is held
+    broker.close()  # both return to the queue
+    other = stack.broker()
+    assert len(drain(other, stack.queue("net"))) == 3
+    for n in range(4):
+        other.publish(sample(stack, "net", n))
+    if stack.kind == "rabbitmq":
+        time.sleep(0.2)  # confirmed, but the queue count may lag a moment
+    assert other.purge(stack.queue("net")) == 4
+    assert other.get(stack.queue("net")) is None
+
+
+def test_handler_exception_leaves_message_unacked(stack):
+    broker = stack.broker()
+    broker.declare(stack.prefix)
+    broker.publish(sample(stack, "op", 7))
+
+    def failing(delivery):
+        raise RuntimeError("handler bug")
+
+    with pytest.raises(RuntimeError, match="handler bug"):
+        broker.consume([stack.queue("op")], failing, idle_timeout=20)
+    again = broker.get(stack.queue("op"))
+    assert again is not None and messages.decode(again.body)["jobId"] == 7
+    again.ack()
+
+
+def test_consume_returns_when_idle_and_on_stop(stack):
+    broker = stack.broker()
+    broker.declare(stack.prefix)
+    started = time.monotonic()
+    broker.consume([stack.queue("op")], lambda d: d.ack(), idle_timeout=0.5)
+    assert 0.4 <= time.monotonic() - started < 5
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    broker.consume([stack.queue("op")], lambda d: d.ack(), stop_event=stop)
+    assert time.monotonic() - started < 5
+
+
+def test_publish_needs_a_routable_message(stack):
+    broker = stack.broker()
+    with pytest.raises(messages.MalformedMessage):
+        broker.publish({"type": "nope"})
+    with pytest.raises(ValueError):
+        broker.publish(b"raw")
+    with pytest.raises(ValueError):
+        broker.publish(sample(stack, "op", 1), retry=0)
+
+
+# --- failures (no broker needed) -----------------------------------------------------
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_publish_gives_up_on_dead_hosts():
+    hosts = ["amqp://guest:guest@127.0.0.1:%d//" % free_port() for _ in range(2)]
+    broker = Broker(hosts, connect_timeout=1)
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailable, match="after 4 attempt"):
+        broker.publish(messages.op_status("snf-1", "OP", "success", 1, None, "c", NOW), retry=4)
+    # two rounds over two hosts: one back-off pause (0.1 s) between the rounds
+    assert time.monotonic() - started < 5
+    with pytest.raises(BrokerUnavailable):
+        broker.declare("snf")
+
+
+def test_stop_event_interrupts_retrying_forever():
+    broker = Broker(["amqp://guest:guest@127.0.0.1:%d//" % free_port()], connect_timeout=1)
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(Interrupted):
+        broker.publish(messages.op_status("snf-1", "OP", "success", 1, None, "c", NOW),
+                       retry=RETRY_FOREVER, stop_event=stop)
+    assert time.monotonic() - started < 6
+    # consume on a dead broker also returns on stop
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    broker.consume(["snf-events-op"], lambda d: None, stop_event=stop)
+    assert stop.is_set()
+
+
+@pytest.mark.parametrize("hosts", [[], ["http://x"], ["filesystem://", "amqp://h//"], [None]])
+def test_bad_host_lists(hosts, tmp_path):
+    with pytest.raises(ValueError):
+        Broker(hosts, filesystem_dir=str(tmp_path))
+
+
+def test_filesystem_needs_a_folder():
+    with pytest.raises(ValueError, match="AMQP_FILESYSTEM_DIR"):
+        Broker(["filesystem://"])
+
+
+def test_from_settings_builds_the_folders(tmp_path):
+    class Settings:
+        AMQP_HOSTS = ["filesystem://"]
+        AMQP_FILESYSTEM_DIR = str(tmp_path / "b")
+        EXCHANGE_GANETI = "ganeti"
+        AMQP_CONNECT_TIMEOUT = 3
+    broker = Broker.from_settings(Settings)
+    assert broker.exchange == "ganeti" and broker.connect_timeout == 3
+    assert sorted(os.listdir(tmp_path / "b")) == ["claimed", "control", "data"]
+
+
+# --- the file-system transport specifically --------------------------------------------
+
+@pytest.fixture
+def fs(tmp_path):
+    s = Stack("filesystem", tmp_path)
+    yield s
+    s.cleanup()
+
+
+def test_reader_never_sees_a_message_being_written(fs, monkeypatch):
+    consumer = fs.broker()
+    consumer.declare(fs.prefix)
+    writing, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd):
+        real_fsync(fd)
+        writing.set()
+        assert release.wait(10)
+
+    monkeypatch.setattr(filesystem.os, "fsync", slow_fsync)
+    big = sample(fs, "progress", 1)
+    big["messages"] = ["x" * 100_000]
+    publisher = fs.broker()
+    thread = threading.Thread(target=publisher.publish, args=(big,))
+    thread.start()
+    try:
+        assert writing.wait(10)
+        data = os.path.join(fs.broker_dir, "data")
+        assert any(name.endswith(".tmp") for name in os.listdir(data))  # half-way there
+        assert consumer.get(fs.queue("progress")) is None
+    finally:
+        release.set()
+        thread.join(10)
+    delivery = consumer.get(fs.queue("progress"))
+    assert messages.decode(delivery.body) == big
+    delivery.ack()
+
+
+def test_concurrent_writer_and_reader_only_see_whole_messages(fs):
+    consumer = fs.broker()
+    consumer.declare(fs.prefix)
+    batch = []
+    for n in range(40):
+        message = sample(fs, "progress", n)
+        message["messages"] = ["%d" % n * 20_000]
+        batch.append(message)
+    cfg = dict(fs.config(), messages=batch)
+    proc = subprocess.Popen([sys.executable, "-c", PRODUCER], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(json.dumps(cfg).encode())
+    proc.stdin.close()
+    got = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(got) < len(batch) and time.monotonic() < deadline:
+            delivery = consumer.get(fs.queue("progress"))
+            if delivery is None:
+                time.sleep(0.001)
+                continue
+            got.append(messages.decode(delivery.body))  # raises on a partial file
+            delivery.ack()
+    finally:
+        proc.wait(60)
+    assert proc.returncode == 0, proc.stderr.read()
+    assert got == batch
+
+
+def test_claims_of_a_dead_consumer_return_to_the_queue(fs):
+    producer = fs.broker()
+    producer.declare(fs.prefix)
+    producer.publish(sample(fs, "op", 3))
+    script = ("import sys, os\nfrom synnefo.messaging.client import Broker\n"
+              "b = Broker(['filesystem://'], filesystem_dir=sys.argv[1])\n"
+              "d = b.get('snf-events-op')\nassert d is not None\nos._exit(0)\n")
+    subprocess.run([sys.executable, "-c", script, fs.broker_dir], check=True, timeout=60)
+    assert producer.get(fs.queue("op")) is None  # claimed by the dead process
+    survivor = fs.broker()  # a new client recovers it
+    delivery = survivor.get(fs.queue("op"))
+    assert delivery is not None and messages.decode(delivery.body)["jobId"] == 3
+    delivery.ack()
+    assert os.listdir(os.path.join(fs.broker_dir, "claimed")) == []
+
+
+def test_unroutable_messages_are_dropped(fs):
+    broker = fs.broker()
+    broker.publish(sample(fs, "op", 1))  # no queue declared anywhere
+    assert os.listdir(os.path.join(fs.broker_dir, "data")) == []
