@@ -376,3 +376,128 @@ def test_unroutable_messages_are_dropped(fs):
     broker = fs.broker()
     broker.publish(sample(fs, "op", 1))  # no queue declared anywhere
     assert os.listdir(os.path.join(fs.broker_dir, "data")) == []
+
+
+# --- RabbitMQ going away -----------------------------------------------------------------
+
+class CuttableProxy:
+    """A TCP relay on 127.0.0.1 to RabbitMQ whose connections the test can cut."""
+
+    def __init__(self, target):
+        self.target = target
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.sockets = []
+        self.lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, template):
+        """``template`` (an amqp:// URL) pointed at this relay."""
+        parsed = urlparse(template)
+        credentials = parsed.netloc.rsplit("@", 1)[0] + "@" if "@" in parsed.netloc else ""
+        return parsed._replace(netloc="%s127.0.0.1:%d" % (credentials, self.port)).geturl()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target, 5)
+            with self.lock:
+                self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        return len(sockets)
+
+    def close(self):
+        self.closed = True
+        self.server.close()
+        self.cut()
+
+
+@pytest.fixture
+def rabbit(tmp_path):
+    reason = rabbitmq_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    s = Stack("rabbitmq", tmp_path)
+    parsed = urlparse(s.hosts[0])
+    proxy = CuttableProxy((parsed.hostname or "127.0.0.1", parsed.port or 5672))
+    yield s, proxy
+    proxy.close()
+    s.cleanup()
+
+
+@pytest.mark.rabbitmq
+def test_consumer_survives_a_broken_connection(rabbit):
+    stack, proxy = rabbit
+    direct = stack.broker()
+    direct.declare(stack.prefix)
+    via_proxy = Broker([proxy.url(stack.hosts[0])], exchange=stack.exchange)
+    stack.opened.append(via_proxy)
+    received, stop = [], threading.Event()
+
+    def handler(delivery):
+        received.append(messages.decode(delivery.body)["jobId"])
+        delivery.ack()
+        if len(received) == 2:
+            stop.set()
+
+    consumer = threading.Thread(target=via_proxy.consume, args=([stack.queue("op")], handler),
+                                kwargs={"stop_event": stop, "idle_timeout": 30})
+    consumer.start()
+    try:
+        direct.publish(sample(stack, "op", 1))
+        deadline = time.monotonic() + 20
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert received == [1]
+        assert proxy.cut() >= 2  # the broker "restarts" under the consumer
+        direct.publish(sample(stack, "op", 2))
+        consumer.join(30)
+    finally:
+        stop.set()
+        consumer.join(10)
+    assert received == [1, 2]
+
+
+@pytest.mark.rabbitmq
+def test_publish_fails_over_to_the_next_host(rabbit):
+    stack, proxy = rabbit
+    dead = "amqp://guest:guest@127.0.0.1:%d//" % free_port()
+    broker = Broker([dead, proxy.url(stack.hosts[0])], exchange=stack.exchange, connect_timeout=2)
+    stack.opened.append(broker)
+    broker.declare(stack.prefix, retry=4)
+    broker.publish(sample(stack, "op", 5), retry=4)
+    proxy.cut()  # the working host's connection breaks: the next publish reconnects
+    broker.publish(sample(stack, "op", 6), retry=4)
+    assert [messages.decode(d.body)["jobId"] for d in drain(stack.broker(), stack.queue("op"))] \
+        == [5, 6]
