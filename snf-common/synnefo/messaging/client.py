@@ -22,6 +22,8 @@ RETRY_FOREVER = None
 FIRST_DELAY = 0.1
 MAX_DELAY = 5.0
 POLL_SECONDS = 1.0
+CONFIRM_TIMEOUT = 30.0    # seconds to wait for a publisher confirm before trying again
+CONSUMER_HEARTBEAT = 30   # seconds; finds a dead connection while waiting for messages
 AMQP_SCHEMES = ("amqp", "pyamqp")
 FILESYSTEM_URL = "filesystem://"
 
@@ -143,7 +145,7 @@ class Broker:
 
     # --- connections ------------------------------------------------------------------
 
-    def _connection_for(self, url):
+    def _connection_for(self, url, heartbeat=0):
         if self.embedded:
             return kombu.Connection(
                 FILESYSTEM_URL, transport=filesystem.Transport,
@@ -152,14 +154,14 @@ class Broker:
                                    "control_folder": self._folders["control"],
                                    "claim_folder": self._folders["claimed"],
                                    "polling_interval": 0.05})
-        return kombu.Connection(url, connect_timeout=self.connect_timeout,
+        return kombu.Connection(url, connect_timeout=self.connect_timeout, heartbeat=heartbeat,
                                 transport_options={"confirm_publish": True})
 
-    def _connect(self):
+    def _connect(self, heartbeat=0):
         """Connect to the next host (one attempt); returns the kombu connection."""
         url = self.hosts[self._next_host % len(self.hosts)]
         self._next_host += 1
-        conn = self._connection_for(url)
+        conn = self._connection_for(url, heartbeat)
         try:
             conn.ensure_connection(max_retries=0)  # one try: the fail-over and back-off are ours
         except BaseException:
@@ -310,9 +312,12 @@ class Broker:
             kombu_exchange = self._ensure_exchange(target)
             _, channel, _ = self._publisher_channel()
             producer = kombu.Producer(channel)
+            timeouts = {} if self.embedded else {"timeout": CONFIRM_TIMEOUT,
+                                                 "confirm_timeout": CONFIRM_TIMEOUT}
             producer.publish(body, exchange=kombu_exchange, routing_key=routing_key,
                              headers=dict(headers or {}), delivery_mode=2, retry=False,
-                             content_type="application/json", content_encoding="utf-8")
+                             content_type="application/json", content_encoding="utf-8",
+                             **timeouts)
         self._attempts(retry, "publish to %s/%s" % (target, routing_key), action, stop_event)
 
     # --- get / purge ------------------------------------------------------------------
@@ -368,7 +373,7 @@ class Broker:
             if idle_timeout and time.monotonic() - state["last"] >= idle_timeout:
                 return
             try:
-                conn = self._connect()
+                conn = self._connect(heartbeat=0 if self.embedded else CONSUMER_HEARTBEAT)
             except self._failures() + self._amqp_errors() as exc:
                 log.warning("cannot connect to the broker (%s); retrying in %.1fs", exc, delay)
                 if stop_event.wait(delay):
@@ -416,4 +421,6 @@ class Broker:
             try:
                 conn.drain_events(timeout=POLL_SECONDS)
             except TimeoutError:
-                continue
+                pass
+            if conn.heartbeat:
+                conn.heartbeat_check()
