@@ -1,107 +1,105 @@
-"""synnefo.settings.loader: package defaults, then *.conf files in lexical order."""
+"""The settings loader: package defaults, then *.conf files in lexical order."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 from synnefo.settings import loader
-from synnefo.settings.loader import SettingsError, load_settings
+from synnefo.settings.loader import SettingsError, conf_files, execute_conf_file, load_settings
+
+VENV_BIN = os.path.dirname(sys.executable)
 
 
-def write(directory, name, text, mode="w"):
-    path = os.path.join(directory, name)
-    with open(path, mode) as handle:
-        handle.write(text)
-    return path
+def write(directory, name, text):
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
 
 
 def test_defaults_come_from_every_installed_package(tmp_path):
-    ns = load_settings({}, str(tmp_path / "missing"))
-    # snf-common, snf-webproject, snf-cyclades-app, snf-cyclades-gtools each contribute
-    assert ns["BACKEND_PREFIX_ID"] == "snf-"
-    assert ns["TIME_ZONE"] == "UTC"
-    assert ns["TOKEN_LIFETIME_DAYS"] == 180
-    assert ns["GANETI_QUEUE_DIR"] == "/var/lib/ganeti/queue"
-    assert ns["SYNNEFO_SETTINGS_DIR"] == str(tmp_path / "missing")
-    assert not any(name.startswith("_") and name.isupper() for name in ns)
+    namespace = load_settings({}, str(tmp_path))
+    # one setting of each package's default_settings entry point
+    assert namespace["EXCHANGE_GANETI"] == "ganeti"            # snf-common
+    assert namespace["TIME_ZONE"] == "UTC"                     # snf-webproject
+    assert namespace["MAX_VMS_PER_USER"] == 3                  # snf-cyclades-app
+    assert "BACKEND_PREFIX_ID" in namespace
+    assert namespace["SYNNEFO_SETTINGS_DIR"] == str(tmp_path)
 
 
-def test_snf_common_defaults_come_first():
-    names = [ep.dist.name for ep in loader.synnefo_entry_points("default_settings")]
-    assert names[0] == "snf-common"
-    assert names[1:] == sorted(names[1:])
-    assert {"snf-webproject", "snf-cyclades-app"} <= set(names)
-
-
-def test_excluded_package_contributes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNNEFO_EXCLUDE_PACKAGES", "snf-cyclades-app: other")
-    ns = load_settings({}, str(tmp_path))
-    assert "TOKEN_LIFETIME_DAYS" not in ns and "BACKEND_PREFIX_ID" in ns
+def test_excluded_package_contributes_no_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNNEFO_EXCLUDE_PACKAGES", "snf-cyclades-app")
+    namespace = load_settings({}, str(tmp_path))
+    assert "MAX_VMS_PER_USER" not in namespace
+    assert namespace["EXCHANGE_GANETI"] == "ganeti"
 
 
 def test_conf_files_run_in_lexical_order_and_see_earlier_values(tmp_path):
-    write(tmp_path, "20-b.conf", "ORDER = ORDER + ['20-b']\nMAX_VMS_PER_USER = MAX_VMS_PER_USER * 2\n")
-    write(tmp_path, "10-a.conf", "ORDER = ['10-a']\nMAX_VMS_PER_USER = 4\n")
-    write(tmp_path, "3-c.conf", "ORDER = ORDER + ['3-c']\n")  # '3' sorts after '2'
-    write(tmp_path, "99-z.conf.disabled", "raise RuntimeError('not a conf file')\n")
-    write(tmp_path, "50-notes.txt", "this is not python\n")
-    os.mkdir(tmp_path / "40-dir.conf")
-    ns = load_settings({}, str(tmp_path))
-    assert ns["ORDER"] == ["10-a", "20-b", "3-c"]
-    assert ns["MAX_VMS_PER_USER"] == 8
-    assert "__file__" not in ns
+    write(tmp_path, "20-b.conf", "ORDER.append('20-b')\nPOLL_LIMIT = POLL_LIMIT * 2\n")
+    write(tmp_path, "10-a.conf", "ORDER = ['10-a']\nPOLL_LIMIT = 100\n")
+    write(tmp_path, "99-z.conf", "ORDER.append('99-z')\n")
+    namespace = load_settings({}, str(tmp_path))
+    assert namespace["ORDER"] == ["10-a", "20-b", "99-z"]
+    assert namespace["POLL_LIMIT"] == 200
 
 
-def test_conf_file_can_use_os_and_its_own_path(tmp_path):
-    write(tmp_path, "00.conf", "HERE = os.path.dirname(__file__)\n")
-    assert load_settings({}, str(tmp_path))["HERE"] == str(tmp_path)
+def test_only_regular_conf_files_are_read(tmp_path):
+    write(tmp_path, "10-a.conf", "A = 1\n")
+    write(tmp_path, "10-a.conf.dpkg-old", "raise RuntimeError('must not run')\n")
+    write(tmp_path, "README", "not python at all (\n")
+    (tmp_path / "30-dir.conf").mkdir()
+    assert conf_files(str(tmp_path)) == [str(tmp_path / "10-a.conf")]
 
 
-def test_missing_directory_is_skipped(tmp_path):
-    assert loader.conf_files(str(tmp_path / "nope")) == []
+def test_missing_directory_means_defaults_only(tmp_path):
+    namespace = load_settings({}, str(tmp_path / "absent"))
+    assert namespace["TIME_ZONE"] == "UTC"
 
 
-def test_unlistable_directory_is_an_error(tmp_path):
-    not_a_dir = write(tmp_path, "file", "")
-    with pytest.raises(SettingsError, match="cannot list settings directory"):
-        loader.conf_files(not_a_dir)
+def test_conf_file_may_change_nested_defaults(tmp_path):
+    write(tmp_path, "10-db.conf", 'DATABASES["default"]["NAME"] = os.path.join("/srv", "x.db")\n')
+    namespace = load_settings({}, str(tmp_path))
+    assert namespace["DATABASES"]["default"]["NAME"] == "/srv/x.db"
 
 
 def test_syntax_error_names_file_and_line(tmp_path):
-    write(tmp_path, "00-ok.conf", "A = 1\n")
-    path = write(tmp_path, "10-broken.conf", "A = 1\nB = (\nC = 3\n\n")
+    path = write(tmp_path, "10-bad.conf", "A = 1\nB = (\nC = 3\n")
     with pytest.raises(SettingsError) as info:
         load_settings({}, str(tmp_path))
     message = str(info.value)
-    assert message.startswith(path + ", line ")
-    assert "SyntaxError" in message and "\n" not in message
+    assert message.startswith("%s, line " % path)
+    assert "SyntaxError" in message
 
 
 def test_runtime_error_names_file_and_line(tmp_path):
-    path = write(tmp_path, "10-broken.conf", "A = 1\n\nB = UNDEFINED_NAME + 1\n")
+    write(tmp_path, "10-good.conf", "A = 1\n")
+    path = write(tmp_path, "20-bad.conf", "B = 2\n\nC = undefined_name + 1\n")
     with pytest.raises(SettingsError) as info:
         load_settings({}, str(tmp_path))
-    assert str(info.value) == "%s, line 3: NameError: name 'UNDEFINED_NAME' is not defined" % path
+    assert str(info.value) == ("%s, line 3: NameError: name 'undefined_name' is not defined" % path)
 
 
-def test_error_raised_in_a_function_of_the_file_points_at_the_file(tmp_path):
-    path = write(tmp_path, "10.conf", "def f():\n    return 1 / 0\n\nX = f()\n")
-    with pytest.raises(SettingsError, match=r"^%s, line 2: ZeroDivisionError" % path):
+def test_error_inside_a_function_defined_in_the_file_points_at_its_line(tmp_path):
+    path = write(tmp_path, "10-f.conf", "def f():\n    return 1 / 0\n\nX = f()\n")
+    with pytest.raises(SettingsError) as info:
+        execute_conf_file({}, path)
+    assert str(info.value).startswith("%s, line 2: ZeroDivisionError" % path)
+
+
+def test_unreadable_conf_file_is_an_error(tmp_path):
+    path = tmp_path / "10-bin.conf"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SettingsError) as info:
         load_settings({}, str(tmp_path))
+    assert str(path) in str(info.value)
 
 
-def test_later_files_do_not_run_after_an_error(tmp_path):
-    write(tmp_path, "10.conf", "raise ValueError('stop here')\n")
-    write(tmp_path, "20.conf", "REACHED = True\n")
-    ns = {}
-    with pytest.raises(SettingsError, match="line 1: ValueError: stop here"):
-        load_settings(ns, str(tmp_path))
-    assert "REACHED" not in ns
-
-
-def test_undecodable_file_is_an_error(tmp_path):
-    path = write(tmp_path, "10.conf", b"A = '\xff\xfe'\n", mode="wb")
-    with pytest.raises(SettingsError, match="^%s: cannot read settings file" % path):
-        load_settings({}, str(tmp_path))
+def test_unlistable_directory_is_an_error(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(SettingsError) as info:
+        conf_files(str(not_a_dir))
+    assert "cannot list settings directory" in str(info.value)
 
 
 def test_fail_prints_one_line_and_exits_1(capsys):
@@ -110,3 +108,25 @@ def test_fail_prints_one_line_and_exits_1(capsys):
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert err == "snf-manage: settings error: /etc/synnefo/x.conf, line 2: NameError: boom\n"
+
+
+BROKEN_CONFS = [("A = (\n", "SyntaxError"), ("A = 1\nB = 1 / 0\n", "ZeroDivisionError")]
+
+
+# snf-manage imports synnefo.settings.loader through the synnefo.settings
+# package, whose import already runs the failing conf file outside the
+# try/except of manage.main(): the error escapes as a traceback. Remove the
+# marker once manage.main() catches it (the test then passes).
+@pytest.mark.xfail(strict=True, reason="snf-manage prints a traceback for a broken conf file")
+@pytest.mark.parametrize("text, kind", BROKEN_CONFS)
+def test_snf_manage_with_broken_conf_exits_with_one_line(tmp_path, text, kind):
+    path = write(tmp_path, "50-broken.conf", text)
+    env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(tmp_path), SYNNEFO_DATA_DIR=str(tmp_path))
+    proc = subprocess.run([os.path.join(VENV_BIN, "snf-manage"), "help"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("snf-manage: settings error: %s, line " % path)
+    assert kind in lines[0]
+    assert proc.stdout == ""
