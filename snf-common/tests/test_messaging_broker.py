@@ -501,3 +501,14 @@ def test_publish_fails_over_to_the_next_host(rabbit):
     broker.publish(sample(stack, "op", 6), retry=4)
     assert [messages.decode(d.body)["jobId"] for d in drain(stack.broker(), stack.queue("op"))] \
         == [5, 6]
+
+
+@pytest.mark.rabbitmq
+def test_unknown_queue_is_reported_as_such(rabbit):
+    from synnefo.messaging.client import NoSuchQueue
+    stack, _ = rabbit
+    broker = stack.broker()
+    with pytest.raises(NoSuchQueue, match="no queue"):
+        broker.get("%s-no-such-queue" % stack.prefix)
+    broker.declare(stack.prefix)  # the client recovers from the closed channel
+    assert broker.get(stack.queue("op")) is None

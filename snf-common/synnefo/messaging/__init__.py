@@ -8,7 +8,7 @@ or parses messages does not load kombu (whose JSON module probes for Django).
 from synnefo.messaging.messages import MalformedMessage
 
 _CLIENT_NAMES = ("RETRY_FOREVER", "Broker", "BrokerUnavailable", "ConnectionLost", "Delivery",
-                 "Interrupted")
+                 "Interrupted", "NoSuchQueue")
 
 __all__ = ["MalformedMessage", *_CLIENT_NAMES]
 

@@ -40,6 +40,14 @@ class ConnectionLost(BrokerUnavailable):
     """The connection a delivery came on broke before it was settled."""
 
 
+class NoSuchQueue(LookupError):
+    """The broker has no queue of that name (AMQP only: the file-system broker cannot tell)."""
+
+
+def _is_not_found(exc):
+    return getattr(exc, "code", None) == 404 or getattr(exc, "reply_code", None) == 404
+
+
 class _HandlerFailed(Exception):
     """Wraps an exception of the consume handler (re-raised as the original)."""
 
@@ -202,6 +210,8 @@ class Broker:
                 return action()
             except self._failures() + self._amqp_errors() as exc:
                 self._drop_connections()
+                if _is_not_found(exc):
+                    raise NoSuchQueue("%s: %s" % (what, exc)) from exc
                 if retry is not RETRY_FOREVER and attempt >= retry:
                     raise BrokerUnavailable("%s failed after %d attempt(s): %s"
                                             % (what, attempt, exc)) from exc

@@ -64,6 +64,12 @@ class Command(BaseCommand):
                 if delete:
                     delivery.ack()
                     deleted += 1
+        except (LookupError, ConnectionError) as exc:
+            raise CommandError("Cannot read %s: %s" % (options["queue"], exc))
+        except Exception as exc:
+            if type(exc).__name__ not in ("BrokerUnavailable", "Interrupted", "ConnectionLost"):
+                raise
+            raise CommandError("Broker unavailable: %s" % exc)
         finally:
             broker.close()  # unacknowledged messages return to the queue
         if options["output"] == "json":
