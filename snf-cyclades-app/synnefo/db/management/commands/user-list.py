@@ -23,7 +23,8 @@ class Command(ManageCommand):
         add_output_argument(parser)
 
     def handle(self, *args, **options):
-        users = User.objects.annotate(n_tokens=Count("tokens", filter=Q(tokens__revoked=False)))
+        users = User.objects.annotate(
+            n_tokens=Count("tokens", filter=Q(tokens__revoked=False))).order_by("id")
         if options["active"] is not None:
             users = users.filter(active=options["active"])
         rows = [(u.id, u.uniq, u.name, u.email, u.active, vm_limit(u), network_limit(u),
