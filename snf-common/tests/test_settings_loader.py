@@ -113,11 +113,6 @@ def test_fail_prints_one_line_and_exits_1(capsys):
 BROKEN_CONFS = [("A = (\n", "SyntaxError"), ("A = 1\nB = 1 / 0\n", "ZeroDivisionError")]
 
 
-# snf-manage imports synnefo.settings.loader through the synnefo.settings
-# package, whose import already runs the failing conf file outside the
-# try/except of manage.main(): the error escapes as a traceback. Remove the
-# marker once manage.main() catches it (the test then passes).
-@pytest.mark.xfail(strict=True, reason="snf-manage prints a traceback for a broken conf file")
 @pytest.mark.parametrize("text, kind", BROKEN_CONFS)
 def test_snf_manage_with_broken_conf_exits_with_one_line(tmp_path, text, kind):
     path = write(tmp_path, "50-broken.conf", text)

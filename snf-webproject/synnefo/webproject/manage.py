@@ -30,11 +30,8 @@ def main(argv=None):
     argv[0] = "snf-manage"
     argv = _take_settings_dir(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.settings")
-    from synnefo.settings.loader import SettingsError, fail
-    try:
-        import synnefo.settings  # noqa: F401
-    except SettingsError as exc:
-        fail(exc, "snf-manage")
+    from synnefo.util.startup import load_settings_or_exit
+    load_settings_or_exit("snf-manage")
     from django.core.management import execute_from_command_line
     execute_from_command_line(argv)
 
