@@ -20,6 +20,10 @@ def test_migrate_load_fixtures_add_user_and_read_the_token(tmp_path):
     (settings_dir / "00-test.conf").write_text(
         "DATABASES['default']['NAME'] = %r\nAMQP_FILESYSTEM_DIR = %r\nSECRET_KEY = 'test'\n"
         % (str(tmp_path / "db.sqlite3"), str(tmp_path / "broker")))
+    early = snf_manage(settings_dir, "user-list")
+    assert early.returncode == 1 and early.stdout == ""
+    assert len(early.stderr.splitlines()) == 1 and early.stderr.startswith("Error: database: ")
+    assert "snf-manage migrate" in early.stderr
     # --skip-checks: this is about the database commands, not the URL configuration
     migrated = snf_manage(settings_dir, "migrate", "--noinput", "-v0", "--skip-checks")
     assert migrated.returncode == 0, migrated.stderr

@@ -209,3 +209,15 @@ def test_image_show(manage, manage_fails, images):
         ("debian-12", True, None, "debian")
     assert "property OS" in manage("image-show", "debian-12").out
     manage_fails("image-show", "nope", match="not found")
+
+
+def test_rows_created_concurrently_are_errors_not_crashes(manage, manage_fails, monkeypatch):
+    """Another process creates the same flavor / image between the check and the insert."""
+    from django.db.models.query import QuerySet
+    manage("flavor-create", "1", "512", "10", "plain")
+    manage(*REGISTER, "--public")
+    monkeypatch.setattr(QuerySet, "first", lambda self: None)
+    monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+    manage_fails("flavor-create", "1,2", "512", "10", "plain", match="created meanwhile")
+    manage_fails(*REGISTER, "--public", "--name", "Other", match="already exists")
+    assert Flavor.objects.count() == 1 and Image.objects.get().name == "Debian 12"

@@ -180,3 +180,25 @@ def test_user_modify_bad_arguments(manage, manage_fails, argv, match):
     manage("user-add", "--uniq", "alice", "--max-vms", "4")
     manage_fails("user-modify", *argv, match=match)
     assert AuthToken.objects.filter(revoked=False).count() == 1
+
+
+def test_token_lifetime_bounds(manage, manage_fails):
+    manage_fails("user-add", "--uniq", "x", "--token-lifetime", "36501", match="too large")
+    token = token_of(manage("user-add", "--uniq", "x", "--token-lifetime", "36500"))
+    assert authenticate(token).uniq == "x"
+
+
+@pytest.mark.parametrize("value", [-1, 10**9, "30", None])
+def test_bad_token_lifetime_setting_is_an_error(manage, manage_fails, settings, value):
+    manage("user-add", "--uniq", "alice", "--token-lifetime", "0")
+    settings.TOKEN_LIFETIME_DAYS = value
+    manage_fails("user-add", "--uniq", "bob", match="TOKEN_LIFETIME_DAYS")
+    manage_fails("user-modify", "alice", "--renew-token", match="TOKEN_LIFETIME_DAYS")
+
+
+def test_user_added_concurrently_is_an_error_not_a_crash(manage, manage_fails, monkeypatch):
+    """Another process creates the same uniq between the check and the insert."""
+    from django.db.models.query import QuerySet
+    manage("user-add", "--uniq", "alice")
+    monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+    manage_fails("user-add", "--uniq", "alice", match="already exists")

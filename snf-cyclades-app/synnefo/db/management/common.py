@@ -9,6 +9,7 @@ anything is written and writes happen inside one transaction.
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
 
 class ManageCommand(BaseCommand):
@@ -34,7 +35,12 @@ class ManageCommand(BaseCommand):
 
     def execute(self, *args, **options):
         try:
-            return super().execute(*args, **options)
+            try:
+                return super().execute(*args, **options)
+            except OperationalError as exc:
+                # the database is unreachable, locked or not migrated yet
+                raise CommandError("database: %s (is the database set up? snf-manage migrate)"
+                                   % (str(exc).strip().splitlines() or ["unavailable"])[0]) from exc
         except CommandError as exc:
             if options.get("traceback") or not getattr(self, "_called_from_command_line", False):
                 raise
@@ -49,6 +55,9 @@ def positive_int(text, option):
     if value == 0:
         raise CommandError("%s must be a positive integer, not %r" % (option, text))
     return value
+
+
+MAX_TOKEN_LIFETIME_DAYS = 36500
 
 
 def non_negative_int(text, option, maximum=2**31 - 1):

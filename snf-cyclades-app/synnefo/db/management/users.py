@@ -4,7 +4,7 @@ import re
 
 from django.core.management.base import CommandError
 from django.utils import timezone
-from synnefo.db.management.common import checked_text, non_negative_int, when
+from synnefo.db.management.common import MAX_TOKEN_LIFETIME_DAYS, checked_text, non_negative_int, when
 from synnefo.logic.users import network_limit, vm_limit
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -25,9 +25,20 @@ def checked_email(value):
 
 
 def checked_lifetime(value):
+    """Days until a new token expires: 0 (never) up to 100 years."""
     if value is None:
         return None
-    return non_negative_int(value, "--token-lifetime")
+    return non_negative_int(value, "--token-lifetime", maximum=MAX_TOKEN_LIFETIME_DAYS)
+
+
+def default_lifetime():
+    """``TOKEN_LIFETIME_DAYS``, checked like the option (a bad setting is an error, not a crash)."""
+    from django.conf import settings
+    value = settings.TOKEN_LIFETIME_DAYS
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TOKEN_LIFETIME_DAYS:
+        raise CommandError("setting TOKEN_LIFETIME_DAYS must be an integer from 0 to %d, not %r"
+                           % (MAX_TOKEN_LIFETIME_DAYS, value))
+    return value
 
 
 def checked_limit(value, option):

@@ -3,7 +3,7 @@
 import itertools
 
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from synnefo.db.management.common import ManageCommand
 from synnefo.db.management.flavors import checked_template, sizes, split_values
 from synnefo.db.models import Flavor
@@ -52,17 +52,18 @@ class Command(ManageCommand):
 
     def handle(self, *args, **options):
         combinations = list(itertools.product(*self._lists(options)))
-        created = []
-        with transaction.atomic():
-            for cpu, ram, disk, template in combinations:
-                existing = Flavor.objects.filter(cpu=cpu, ram=ram, disk=disk,
-                                                 disk_template=template).first()
-                if existing is not None:
-                    raise CommandError("Flavor %s (%s) already exists with ID %d%s; nothing created"
-                                       % (existing.name, template, existing.id,
-                                          " (deleted: undelete it with flavor-modify "
-                                          "--deleted no)" if existing.deleted else ""))
-                created.append(Flavor.objects.create(cpu=cpu, ram=ram, disk=disk,
-                                                     disk_template=template))
+        for cpu, ram, disk, template in combinations:
+            existing = Flavor.objects.filter(cpu=cpu, ram=ram, disk=disk, disk_template=template).first()
+            if existing is not None:
+                raise CommandError("Flavor %s (%s) already exists with ID %d%s; nothing created"
+                                   % (existing.name, template, existing.id,
+                                      " (deleted: undelete it with flavor-modify --deleted no)"
+                                      if existing.deleted else ""))
+        try:
+            with transaction.atomic():
+                created = [Flavor.objects.create(cpu=cpu, ram=ram, disk=disk, disk_template=template)
+                           for cpu, ram, disk, template in combinations]
+        except IntegrityError as exc:  # created by someone else meanwhile
+            raise CommandError("One of the flavors was created meanwhile; nothing created") from exc
         rows = [(f.id, f.name, f.cpu, f.ram, f.disk, f.disk_template) for f in created]
         print_rows(self.stdout, HEADERS, rows, options["output"])

@@ -1,7 +1,7 @@
 """snf-manage image-register: add an image to the image registry."""
 
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from synnefo.db.management.common import ManageCommand, checked_text, get_user, non_negative_int
 from synnefo.db.management.images import checked_image_id, checked_properties, image_pairs
 from synnefo.db.models import IMAGE_CONTAINER_FORMATS, IMAGE_DISK_FORMATS, Image
@@ -38,11 +38,16 @@ class Command(ManageCommand):
         owner = get_user(options["owner"]).uniq if options["owner"] is not None else None
         if owner is None and not options["public"]:
             raise CommandError("An image needs an --owner, or --public for a system image")
-        with transaction.atomic():
-            if Image.objects.select_for_update().filter(pk=image_id).exists():
-                raise CommandError("Image %r already exists" % image_id)
-            image = Image.objects.create(
-                id=image_id, name=name, location=location, owner=owner, public=options["public"],
-                disk_format=options["disk_format"], container_format=options["container_format"],
-                size=size, checksum=checksum, properties=properties)
+        if Image.objects.filter(pk=image_id).exists():
+            raise CommandError("Image %r already exists" % image_id)
+        try:
+            with transaction.atomic():
+                # force_insert: never turn into an update of an image registered meanwhile
+                image = Image(
+                    id=image_id, name=name, location=location, owner=owner, public=options["public"],
+                    disk_format=options["disk_format"], container_format=options["container_format"],
+                    size=size, checksum=checksum, properties=properties)
+                image.save(force_insert=True)
+        except IntegrityError as exc:
+            raise CommandError("Image %r already exists" % image_id) from exc
         print_object(self.stdout, image_pairs(image), options["output"])

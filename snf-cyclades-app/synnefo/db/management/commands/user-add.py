@@ -1,14 +1,14 @@
 """snf-manage user-add: create an API user and its first token."""
 
-from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from synnefo.db.management.common import ManageCommand, checked_text
 from synnefo.db.management.users import (
     checked_email,
     checked_lifetime,
     checked_limit,
     checked_uniq,
+    default_lifetime,
     print_new_token,
 )
 from synnefo.db.models import User
@@ -42,13 +42,16 @@ class Command(ManageCommand):
         max_networks = checked_limit(options["max_networks"], "--max-networks")
         lifetime = checked_lifetime(options["token_lifetime"])
         if lifetime is None:
-            lifetime = settings.TOKEN_LIFETIME_DAYS
-        with transaction.atomic():
-            if User.objects.select_for_update().filter(uniq=uniq).exists():
-                raise CommandError("User %r already exists" % uniq)
-            user = User.objects.create(uniq=uniq, name=name, email=email, max_vms=max_vms,
-                                       max_networks=max_networks, active=not options["inactive"])
-            token = issue_token(user, lifetime)
+            lifetime = default_lifetime()
+        if User.objects.filter(uniq=uniq).exists():
+            raise CommandError("User %r already exists" % uniq)
+        try:
+            with transaction.atomic():
+                user = User.objects.create(uniq=uniq, name=name, email=email, max_vms=max_vms,
+                                           max_networks=max_networks, active=not options["inactive"])
+                token = issue_token(user, lifetime)
+        except IntegrityError as exc:  # created by someone else meanwhile
+            raise CommandError("User %r already exists" % uniq) from exc
         print_new_token(self, token, lifetime)
         self.stdout.write("Created user %d (%s)%s" % (user.id, user.uniq,
                                                        ", inactive" if not user.active else ""))

@@ -1,6 +1,5 @@
 """snf-manage user-modify: name, e-mail, limits, active flag, token renewal."""
 
-from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import transaction
 from synnefo.db.management.common import ManageCommand, checked_text, get_user
@@ -8,6 +7,7 @@ from synnefo.db.management.users import (
     checked_email,
     checked_lifetime,
     checked_limit,
+    default_lifetime,
     print_new_token,
 )
 from synnefo.db.models import User
@@ -69,7 +69,7 @@ class Command(ManageCommand):
         if not changes and not options["renew_token"]:
             raise CommandError("Nothing to change: give at least one option")
         if lifetime is None:
-            lifetime = settings.TOKEN_LIFETIME_DAYS
+            lifetime = default_lifetime()
         token = None
         with transaction.atomic():
             user = User.objects.select_for_update().get(pk=user.pk)
