@@ -103,6 +103,8 @@ class Stack:
                 proc.kill()
                 proc.wait()
         try:
+            if self.kind == "rabbitmq":
+                self.consumer.delete(self.prefix)  # queues and exchanges of this run only
             self.consumer.close()
         except Exception:
             pass

@@ -148,6 +148,10 @@ def deployment(request, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    if request.param == "rabbitmq":  # delete this run's queues and exchanges
+        broker = dep.broker()
+        broker.delete(dep.prefix_id.split("-", 1)[0])
+        broker.close()
 
 
 def op_msg(dep, vm_id, operation, status, job, t):
