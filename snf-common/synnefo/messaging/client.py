@@ -12,8 +12,9 @@ import os
 import threading
 import time
 
+import amqp.exceptions
 import kombu
-from kombu.exceptions import OperationalError
+import kombu.exceptions
 from synnefo.messaging import filesystem, messages, names
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,11 @@ CONFIRM_TIMEOUT = 30.0    # seconds to wait for a publisher confirm before tryin
 CONSUMER_HEARTBEAT = 30   # seconds; finds a dead connection while waiting for messages
 AMQP_SCHEMES = ("amqp", "pyamqp")
 FILESYSTEM_URL = "filesystem://"
+
+# What a broken, refused, timed-out or refusing broker raises (py-amqp and
+# kombu's transports); all of them mean "close, fail over, try again".
+BROKER_ERRORS = (OSError, kombu.exceptions.OperationalError, kombu.exceptions.ChannelError,
+                 amqp.exceptions.AMQPError, amqp.exceptions.MessageNacked)
 
 
 class BrokerUnavailable(Exception):
@@ -184,22 +190,6 @@ class Broker:
         except Exception:  # a broken connection may fail to close; it is gone anyway
             pass
 
-    def _failures(self, conn=None):
-        errors = (OSError, OperationalError, kombu.exceptions.ChannelError,
-                  kombu.exceptions.MessageStateError)
-        try:
-            from kombu.exceptions import MessageNacked  # noqa: F401 (kombu >= 5.3 py-amqp)
-        except ImportError:  # pragma: no cover
-            MessageNacked = None
-        try:
-            from amqp.exceptions import MessageNacked as AmqpNacked
-        except ImportError:  # pragma: no cover
-            AmqpNacked = None
-        extra = tuple(e for e in (MessageNacked, AmqpNacked) if e is not None)
-        if conn is not None:
-            extra += tuple(conn.connection_errors) + tuple(conn.channel_errors)
-        return errors + extra
-
     def _attempts(self, retry, what, action, stop_event=None):
         """Run ``action()`` until it works; fail over and back off on broker errors."""
         delay = FIRST_DELAY
@@ -208,7 +198,7 @@ class Broker:
             attempt += 1
             try:
                 return action()
-            except self._failures() + self._amqp_errors() as exc:
+            except BROKER_ERRORS as exc:
                 self._drop_connections()
                 if _is_not_found(exc):
                     raise NoSuchQueue("%s: %s" % (what, exc)) from exc
@@ -221,14 +211,6 @@ class Broker:
                     if waiter.wait(delay):
                         raise Interrupted("%s interrupted by stop request" % what) from exc
                     delay = min(delay * 2, MAX_DELAY)
-
-    @staticmethod
-    def _amqp_errors():
-        try:
-            import amqp
-            return (amqp.exceptions.AMQPError, amqp.exceptions.ConnectionError)
-        except ImportError:  # pragma: no cover
-            return ()
 
     def _drop_connections(self):
         for slot in ("_publisher", "_getter"):
@@ -337,11 +319,11 @@ class Broker:
 
         Deliveries left unsettled return to their queue on :meth:`close`."""
         def action():
-            conn, channel = self._getter_channel()
+            _, channel = self._getter_channel()
             message = kombu.Queue(queue, channel=channel, no_declare=True).get(no_ack=False)
             if message is None:
                 return None
-            return Delivery(self, message, queue, self._failures(conn))
+            return Delivery(self, message, queue, BROKER_ERRORS)
         return self._attempts(retry or len(self.hosts), "get from %s" % queue, action)
 
     def purge(self, queue, retry=None):
@@ -384,7 +366,7 @@ class Broker:
                 return
             try:
                 conn = self._connect(heartbeat=0 if self.embedded else CONSUMER_HEARTBEAT)
-            except self._failures() + self._amqp_errors() as exc:
+            except BROKER_ERRORS as exc:
                 log.warning("cannot connect to the broker (%s); retrying in %.1fs", exc, delay)
                 if stop_event.wait(delay):
                     return
@@ -396,7 +378,7 @@ class Broker:
                 return
             except _HandlerFailed as failed:
                 raise failed.__cause__
-            except (BrokerUnavailable,) + self._failures(conn) + self._amqp_errors() as exc:
+            except (BrokerUnavailable,) + BROKER_ERRORS as exc:
                 if isinstance(exc, Interrupted) or stop_event.is_set():
                     return
                 log.warning("lost the broker while consuming (%s); reconnecting", exc)
@@ -406,7 +388,7 @@ class Broker:
 
     def _consume_on(self, conn, queues, handler, prefetch, stop_event, idle_timeout, state):
         channel = conn.channel()
-        errors = self._failures(conn)
+        errors = BROKER_ERRORS
 
         def on_message_of(queue):
             def on_message(message):
