@@ -105,7 +105,15 @@ def test_user_show_by_uniq_and_by_id(manage):
     by_id = json.loads(manage("user-show", str(user.id), "-o", "json").out)
     assert by_uniq == by_id
     assert by_uniq["uniq"] == "alice" and by_uniq["max_networks"] == 2 and by_uniq["max_vms"] == "default"
-    assert by_uniq["valid_tokens"] == 1 and by_uniq["token %d" % user.tokens.get().id].startswith("valid")
+    assert by_uniq["valid_tokens"] == 1 and by_uniq["token %d" % user.tokens.get().id].startswith("created ")
+    manage("user-modify", "alice", "--renew-token", "--token-lifetime", "0")
+    manage("user-modify", "alice", "--renew-token", "--token-lifetime", "5")
+    old_ids = list(AuthToken.objects.filter(revoked=True).values_list("id", flat=True))
+    latest = AuthToken.objects.get(revoked=False)
+    shown = json.loads(manage("user-show", "alice", "-o", "json").out)
+    assert (shown["valid_tokens"], shown["revoked_tokens"], shown["expired_tokens"]) == (1, 2, 0)
+    assert shown["token %d" % latest.id].endswith("expires %s" % latest.expires.strftime("%Y-%m-%d %H:%M:%S"))
+    assert not any("token %d" % i in shown for i in old_ids)
 
 
 def test_user_show_unknown_user(manage_fails):
@@ -160,7 +168,9 @@ def test_expired_token_does_not_authenticate(manage):
     assert authenticate(token).uniq == "alice"
     AuthToken.objects.update(expires=timezone.now() - datetime.timedelta(seconds=1))
     assert authenticate(token) is None
-    assert json.loads(manage("user-show", "alice", "-o", "json").out)["valid_tokens"] == 0
+    shown = json.loads(manage("user-show", "alice", "-o", "json").out)
+    assert (shown["valid_tokens"], shown["expired_tokens"], shown["revoked_tokens"]) == (0, 1, 0)
+    assert json.loads(manage("user-list", "-o", "json").out)[0]["valid_tokens"] == 0
 
 
 @pytest.mark.parametrize("argv, match", [

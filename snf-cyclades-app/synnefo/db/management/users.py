@@ -3,6 +3,7 @@
 import re
 
 from django.core.management.base import CommandError
+from django.db.models import Q
 from django.utils import timezone
 from synnefo.db.management.common import MAX_TOKEN_LIFETIME_DAYS, checked_text, non_negative_int, when
 from synnefo.logic.users import network_limit, vm_limit
@@ -47,16 +48,21 @@ def checked_limit(value, option):
     return non_negative_int(value, option)
 
 
-def valid_tokens(user):
+def valid_token_filter(prefix=""):
+    """Q of the tokens that authenticate (not revoked, not expired); ``prefix`` e.g. ``tokens__``."""
     now = timezone.now()
-    return [t for t in user.tokens.filter(revoked=False) if t.expires is None or t.expires > now]
+    return (Q(**{prefix + "revoked": False})
+            & (Q(**{prefix + "expires__isnull": True}) | Q(**{prefix + "expires__gt": now})))
 
 
 def user_pairs(user):
-    """Key/value pairs of ``user-show`` (tokens by dates only, never their digests)."""
+    """Key/value pairs of ``user-show``: valid tokens by dates (never digests), the others counted."""
     from synnefo.db.models import Network, VirtualMachine
     servers = VirtualMachine.objects.filter(userid=user.uniq, deleted=False).count()
     networks = Network.objects.filter(userid=user.uniq, deleted=False, public=False).count()
+    valid = list(user.tokens.filter(valid_token_filter()).order_by("id"))
+    revoked = user.tokens.filter(revoked=True).count()
+    expired = user.tokens.count() - revoked - len(valid)
     pairs = [
         ("id", user.id), ("uniq", user.uniq), ("name", user.name), ("email", user.email),
         ("active", user.active),
@@ -64,14 +70,12 @@ def user_pairs(user):
         ("vm_limit", vm_limit(user)), ("servers", servers),
         ("max_networks", user.max_networks if user.max_networks is not None else "default"),
         ("network_limit", network_limit(user)), ("networks", networks),
-        ("valid_tokens", len(valid_tokens(user))),
+        ("valid_tokens", len(valid)), ("expired_tokens", expired), ("revoked_tokens", revoked),
         ("created", when(user.created)), ("updated", when(user.updated)),
     ]
-    for token in user.tokens.all():
-        state = "revoked" if token.revoked else (
-            "expired" if token.expires is not None and token.expires <= timezone.now() else "valid")
-        pairs.append(("token %d" % token.id, "%s, created %s, expires %s"
-                      % (state, when(token.created), when(token.expires) or "never")))
+    for token in valid:
+        pairs.append(("token %d" % token.id, "created %s, expires %s"
+                      % (when(token.created), when(token.expires) or "never")))
     return pairs
 
 

@@ -1,8 +1,8 @@
 """snf-manage user-list."""
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from synnefo.db.management.common import ManageCommand, when
-from synnefo.db.management.users import valid_tokens
+from synnefo.db.management.users import valid_token_filter
 from synnefo.db.models import User
 from synnefo.logic.users import network_limit, vm_limit
 from synnefo.webproject.management.output import add_output_argument, print_rows
@@ -24,9 +24,9 @@ class Command(ManageCommand):
 
     def handle(self, *args, **options):
         users = User.objects.annotate(
-            n_tokens=Count("tokens", filter=Q(tokens__revoked=False))).order_by("id")
+            valid_tokens=Count("tokens", filter=valid_token_filter("tokens__"))).order_by("id")
         if options["active"] is not None:
             users = users.filter(active=options["active"])
         rows = [(u.id, u.uniq, u.name, u.email, u.active, vm_limit(u), network_limit(u),
-                 len(valid_tokens(u)) if u.n_tokens else 0, when(u.created)) for u in users]
+                 u.valid_tokens, when(u.created)) for u in users]
         print_rows(self.stdout, HEADERS, rows, options["output"])
