@@ -512,3 +512,12 @@ def test_unknown_queue_is_reported_as_such(rabbit):
         broker.get("%s-no-such-queue" % stack.prefix)
     broker.declare(stack.prefix)  # the client recovers from the closed channel
     assert broker.get(stack.queue("op")) is None
+
+
+@pytest.mark.rabbitmq
+def test_consuming_an_unknown_queue_is_an_error_not_a_loop(rabbit):
+    from synnefo.messaging.client import NoSuchQueue
+    stack, _ = rabbit
+    broker = stack.broker()
+    with pytest.raises(NoSuchQueue):
+        broker.consume(["%s-no-such-queue" % stack.prefix], lambda d: d.ack(), idle_timeout=10)

@@ -372,6 +372,7 @@ class Broker:
                     return
                 delay = min(delay * 2, MAX_DELAY)
                 continue
+            session_start = state["last"]
             try:
                 self._consume_on(conn, queues, handler, prefetch, stop_event, idle_timeout,
                                  state)
@@ -381,10 +382,17 @@ class Broker:
             except (BrokerUnavailable,) + BROKER_ERRORS as exc:
                 if isinstance(exc, Interrupted) or stop_event.is_set():
                     return
-                log.warning("lost the broker while consuming (%s); reconnecting", exc)
-                delay = FIRST_DELAY
+                if _is_not_found(exc):
+                    raise NoSuchQueue("consume %s: %s" % (", ".join(queues), exc)) from exc
+                if state["last"] != session_start:
+                    delay = FIRST_DELAY  # that connection worked for a while
+                log.warning("lost the broker while consuming (%s); reconnecting in %.1fs",
+                            exc, delay)
             finally:
                 self._quietly_close(conn)
+            if stop_event.wait(delay):
+                return
+            delay = min(delay * 2, MAX_DELAY)
 
     def _consume_on(self, conn, queues, handler, prefetch, stop_event, idle_timeout, state):
         channel = conn.channel()
