@@ -521,3 +521,22 @@ def test_consuming_an_unknown_queue_is_an_error_not_a_loop(rabbit):
     broker = stack.broker()
     with pytest.raises(NoSuchQueue):
         broker.consume(["%s-no-such-queue" % stack.prefix], lambda d: d.ack(), idle_timeout=10)
+
+
+@pytest.mark.rabbitmq
+def test_rabbitmq_native_reject_goes_to_the_dead_letter_queue(rabbit):
+    """The live queues carry x-dead-letter-exchange: a plain reject is not lost either."""
+    stack, _ = rabbit
+    broker = stack.broker()
+    broker.declare(stack.prefix)
+    broker.publish(sample(stack, "op", 9))
+    delivery = broker.get(stack.queue("op"))
+    delivery._message.reject(requeue=False)
+    deadline = time.monotonic() + 10
+    dead = None
+    while dead is None and time.monotonic() < deadline:
+        dead = broker.get(names.dead_letter(stack.queue("op")))
+        time.sleep(0.05)
+    assert dead is not None and messages.decode(dead.body)["jobId"] == 9
+    assert dead.headers["x-death"][0]["queue"] == stack.queue("op")
+    dead.ack()
