@@ -3,7 +3,7 @@
 from django.db.models import Count, Q
 from synnefo.db.management.common import ManageCommand
 from synnefo.db.models import Flavor
-from synnefo.webproject.management.output import _text, add_output_argument, print_rows
+from synnefo.logic.utils import add_list_output, print_list
 
 HEADERS = ["id", "name", "cpu", "ram", "disk", "disk_template", "deleted", "servers"]
 
@@ -13,9 +13,7 @@ class Command(ManageCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--deleted", action="store_true", help="include deleted flavors")
-        parser.add_argument("-c", dest="csv_pipe", action="store_true",
-                            help="pipe-separated values without a header (for scripts)")
-        add_output_argument(parser)
+        add_list_output(parser)
 
     def handle(self, *args, **options):
         flavors = Flavor.objects.annotate(
@@ -24,8 +22,4 @@ class Command(ManageCommand):
             flavors = flavors.filter(deleted=False)
         rows = [(f.id, f.name, f.cpu, f.ram, f.disk, f.disk_template, f.deleted, f.servers)
                 for f in flavors.order_by("id")]
-        if options["csv_pipe"]:
-            for row in rows:
-                self.stdout.write("|".join(_text(v) for v in row))
-            return
-        print_rows(self.stdout, HEADERS, rows, options["output"])
+        print_list(self, HEADERS, rows, options)
