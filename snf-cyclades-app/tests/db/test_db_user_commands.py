@@ -49,9 +49,12 @@ def test_user_add_defaults_and_token_lifetime_zero(manage):
 
 
 def test_user_add_inactive_token_does_not_authenticate(manage):
-    token = token_of(manage("user-add", "--uniq", "carol", "--inactive"))
+    result = manage("user-add", "--uniq", "carol", "--inactive")
+    token = token_of(result)
     assert User.objects.get().active is False
     assert authenticate(token) is None
+    assert "user-modify carol --active" in result.out
+    assert "inactive" not in manage("user-add", "--uniq", "dave").out
 
 
 @pytest.mark.parametrize("argv, match", [

@@ -79,7 +79,7 @@ def user_pairs(user):
     return pairs
 
 
-def print_new_token(command, token, lifetime_days):
+def print_new_token(command, user, token, lifetime_days):
     """The token in clear, once, as the line ``token: <token>`` (scripts parse it)."""
     command.stdout.write("token: %s" % token)
     if lifetime_days == 0:
@@ -87,3 +87,6 @@ def print_new_token(command, token, lifetime_days):
     else:
         command.stdout.write("The token expires in %d days. It is not stored and cannot be shown "
                              "again." % lifetime_days)
+    if not user.active:
+        command.stdout.write("The user is inactive: its tokens are refused until "
+                             "snf-manage user-modify %s --active." % user.uniq)

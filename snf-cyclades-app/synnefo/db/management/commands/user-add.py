@@ -52,6 +52,6 @@ class Command(ManageCommand):
                 token = issue_token(user, lifetime)
         except IntegrityError as exc:  # created by someone else meanwhile
             raise CommandError("User %r already exists" % uniq) from exc
-        print_new_token(self, token, lifetime)
+        print_new_token(self, user, token, lifetime)
         self.stdout.write("Created user %d (%s)%s" % (user.id, user.uniq,
                                                        ", inactive" if not user.active else ""))

@@ -80,7 +80,7 @@ class Command(ManageCommand):
             if options["renew_token"]:
                 token = renew_token(user, lifetime)
         if token is not None:
-            print_new_token(self, token, lifetime)
+            print_new_token(self, user, token, lifetime)
             self.stdout.write("Revoked every earlier token of user %d (%s)" % (user.id, user.uniq))
         if changes:
             self.stdout.write("Changed %s of user %d (%s)"
