@@ -215,3 +215,23 @@ def test_user_added_concurrently_is_an_error_not_a_crash(manage, manage_fails, m
     manage("user-add", "--uniq", "alice")
     monkeypatch.setattr(QuerySet, "exists", lambda self: False)
     manage_fails("user-add", "--uniq", "alice", match="already exists")
+
+
+def test_database_errors_are_one_line(manage_fails, monkeypatch):
+    from django.db import OperationalError, ProgrammingError
+    from synnefo.db.management import common
+
+    def failing(error):
+        def execute(self, *args, **options):
+            raise error
+        return execute
+
+    monkeypatch.setattr(common.BaseCommand, "execute",
+                        failing(ProgrammingError('relation "db_user" does not exist')))
+    manage_fails("user-list", match='database: relation "db_user" does not exist (not migrated yet?')
+    monkeypatch.setattr(common.BaseCommand, "execute",
+                        failing(OperationalError("database is locked\nmore detail")))
+    assert manage_fails("user-list") == "Error: database: database is locked"
+    monkeypatch.setattr(common.BaseCommand, "execute", failing(ProgrammingError("syntax error at")))
+    with pytest.raises(ProgrammingError):  # anything else is a bug and keeps its traceback
+        manage_fails("user-list")

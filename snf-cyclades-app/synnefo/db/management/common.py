@@ -9,7 +9,7 @@ anything is written and writes happen inside one transaction.
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import OperationalError
+from django.db import OperationalError, ProgrammingError
 
 
 class ManageCommand(BaseCommand):
@@ -37,16 +37,28 @@ class ManageCommand(BaseCommand):
         try:
             try:
                 return super().execute(*args, **options)
-            except OperationalError as exc:
-                # the database is unreachable, locked or not migrated yet
-                raise CommandError("database: %s (is the database set up? snf-manage migrate)"
-                                   % (str(exc).strip().splitlines() or ["unavailable"])[0]) from exc
+            except (OperationalError, ProgrammingError) as exc:
+                message = database_error(exc)
+                if message is None:
+                    raise
+                raise CommandError(message) from exc
         except CommandError as exc:
             if options.get("traceback") or not getattr(self, "_called_from_command_line", False):
                 raise
             message = str(exc).splitlines()[0] if str(exc) else "command failed"
             self.stderr.write("Error: %s" % message)
             sys.exit(exc.returncode)
+
+
+def database_error(exc):
+    """One line for a database that is unreachable, locked or not migrated; None for other errors."""
+    text = (str(exc).strip().splitlines() or ["unavailable"])[0]
+    missing_table = "no such table" in text or ("relation" in text and "does not exist" in text)
+    if missing_table:
+        return "database: %s (not migrated yet? run snf-manage migrate)" % text
+    if isinstance(exc, OperationalError):
+        return "database: %s" % text
+    return None  # a ProgrammingError of another kind is a bug: keep its traceback
 
 
 def positive_int(text, option):
