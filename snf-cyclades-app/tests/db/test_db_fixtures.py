@@ -65,3 +65,11 @@ def test_sample_users_load_without_tokens(db):
     # no fixed primary keys: loading never overwrites existing users, a second load is refused
     with pytest.raises(IntegrityError):
         call_command("loaddata", SAMPLE_USERS, verbosity=0)
+
+
+def test_new_flavors_after_loading_get_fresh_ids(loaded, manage):
+    """loaddata resets the id sequences (PostgreSQL), so flavor-create does not collide with them."""
+    top = Flavor.objects.order_by("-id").first().id
+    result = manage("flavor-create", "3", "3072", "30", "plain")
+    assert result.code in (0, None), result
+    assert Flavor.objects.get(cpu=3).id > top
