@@ -540,3 +540,20 @@ def test_rabbitmq_native_reject_goes_to_the_dead_letter_queue(rabbit):
     assert dead is not None and messages.decode(dead.body)["jobId"] == 9
     assert dead.headers["x-death"][0]["queue"] == stack.queue("op")
     dead.ack()
+
+
+def test_a_corrupt_message_file_is_set_aside(fs):
+    broker = fs.broker()
+    broker.declare(fs.prefix)
+    data = os.path.join(fs.broker_dir, "data")
+    with open(os.path.join(data, "00000000000000000001_1_1_x.%s.msg" % fs.queue("op")), "w") as f:
+        f.write("{half a mess")
+    broker.publish(sample(fs, "op", 4))
+    delivery = broker.get(fs.queue("op"))
+    assert messages.decode(delivery.body)["jobId"] == 4
+    delivery.ack()
+    assert broker.get(fs.queue("op")) is None
+    claimed = os.listdir(os.path.join(fs.broker_dir, "claimed"))
+    assert claimed == ["corrupt-00000000000000000001_1_1_x.%s.msg" % fs.queue("op")]
+    fs.broker()  # recovering orphans leaves it aside
+    assert os.listdir(data) == []

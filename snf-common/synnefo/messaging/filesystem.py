@@ -16,6 +16,7 @@ Differences from the stock transport:
 """
 
 import itertools
+import logging
 import os
 import threading
 import uuid
@@ -25,7 +26,9 @@ from kombu.transport.virtual import Empty
 from kombu.utils.json import dumps, loads
 
 MESSAGE_SUFFIX = ".msg"
+CORRUPT_PREFIX = "corrupt-"
 TMP_PREFIX = "."
+log = logging.getLogger(__name__)
 _sequence = itertools.count()
 _stamp_lock = threading.Lock()
 _last_stamp = [0]
@@ -127,8 +130,16 @@ class Channel(filesystem.Channel):
                 os.rename(os.path.join(self.data_folder_in, name), claimed)
             except FileNotFoundError:
                 continue  # another reader took it
-            with open(claimed, "rb") as handle:
-                payload = loads(handle.read().decode("utf-8"))
+            try:
+                with open(claimed, "rb") as handle:
+                    payload = loads(handle.read().decode("utf-8"))
+                if not isinstance(payload, dict):
+                    raise ValueError("not a kombu message")
+            except ValueError as exc:  # never written by us: keep it aside, go on
+                log.error("message file %s is not readable (%s); moved to %s", name, exc,
+                          self.claim_folder)
+                os.rename(claimed, os.path.join(self.claim_folder, CORRUPT_PREFIX + name))
+                continue
             tag = payload.get("properties", {}).get("delivery_tag")
             if tag is None:
                 os.unlink(claimed)
