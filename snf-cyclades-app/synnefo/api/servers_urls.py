@@ -1,0 +1,3 @@
+"""Server URLs under /api/v1.1/ (spec 02-api §2, §4)."""
+
+urlpatterns = []

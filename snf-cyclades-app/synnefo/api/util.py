@@ -1,0 +1,200 @@
+"""Shared machinery of the compute API views (spec 02-api §1).
+
+``api_method`` wraps every view: serialization choice, X-Auth-Token
+authentication, method check, fault rendering and never-cache headers. The
+other helpers parse request bodies and parameters and render responses.
+"""
+
+import datetime
+import functools
+import json
+import logging
+import traceback
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from synnefo.api import faults, xml_render
+from synnefo.logic.errors import LogicError
+from synnefo.logic.users import authenticate
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {"json": "application/json; charset=UTF-8", "xml": "application/xml; charset=UTF-8"}
+ACCEPT_TYPES = (("application/json", "json"), ("application/xml", "xml"))
+
+
+# --- serialization ---------------------------------------------------------------
+
+def choose_serialization(request, fmt):
+    """URL suffix wins, then the first matching ``Accept`` entry, then JSON."""
+    if fmt in CONTENT_TYPES:
+        return fmt
+    for entry in request.META.get("HTTP_ACCEPT", "").split(","):
+        media = entry.split(";")[0].strip().lower()
+        for content_type, serialization in ACCEPT_TYPES:
+            if media == content_type:
+                return serialization
+    return "json"
+
+
+def render(request, data, status=200):
+    """``data`` (the JSON document) in the request's serialization."""
+    serialization = getattr(request, "serialization", "json")
+    if serialization == "xml":
+        body = xml_render.to_xml(data)
+    else:
+        body = json.dumps(data)
+    return HttpResponse(body, status=status, content_type=CONTENT_TYPES[serialization])
+
+
+def render_empty(status):
+    """A response without a body (204, 304, 202)."""
+    return HttpResponse(status=status)
+
+
+def render_fault(request, fault):
+    if fault.code >= 500:
+        log.error("API fault %s (%s): %s", fault.name, fault.code, fault.message, exc_info=True)
+    if not fault.details and (settings.DEBUG or getattr(settings, "TEST", False)) and fault.code >= 500:
+        fault.details = traceback.format_exc()
+    return render(request, faults.fault_body(fault), status=fault.code)
+
+
+def isoformat(dt):
+    """ISO 8601 with an explicit UTC offset: ``2011-04-19T10:18:52.085737+00:00``."""
+    if dt is None:
+        return None
+    if timezone.is_naive(dt):
+        dt = timezone.make_aware(dt, datetime.UTC)
+    return dt.astimezone(datetime.UTC).isoformat()
+
+
+# --- the view decorator --------------------------------------------------------
+
+def request_token(request):
+    """X-Auth-Token from the query string first, then from the header."""
+    return request.GET.get("X-Auth-Token") or request.META.get("HTTP_X_AUTH_TOKEN")
+
+
+def api_method(*http_methods, auth=True):
+    """Decorate an API view ``view(request, ..., fmt=None)``.
+
+    Authentication comes before the method check (spec §1.3); every fault
+    and unexpected error becomes a fault response in the request's format.
+    """
+    allowed = {m.upper() for m in http_methods}
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, fmt=None, **kwargs):
+            request.serialization = choose_serialization(request, fmt)
+            try:
+                if auth:
+                    user = authenticate(request_token(request))
+                    if user is None:
+                        raise faults.Unauthorized("No user found.")
+                    request.user = user
+                    request.userid = user.uniq
+                if request.method not in allowed:
+                    raise faults.BadRequest("Method not allowed.")
+                response = view(request, *args, **kwargs)
+            except faults.Fault as fault:
+                response = render_fault(request, fault)
+            except LogicError as error:
+                response = render_fault(request, faults.from_exception(error))
+            except Exception:
+                response = render_fault(request, faults.ServiceUnavailable("Unexpected error."))
+            add_never_cache_headers(response)
+            return response
+
+        wrapper.allowed_methods = allowed
+        return wrapper
+
+    return decorator
+
+
+@api_method("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+def not_found(request, *args, **kwargs):
+    """Catch-all for unknown URLs under /api/ (spec §1.1: 400 "Not found."; like
+    every API URL it needs a valid token first, spec §1.3)."""
+    raise faults.BadRequest("Not found.")
+
+
+# --- request parsing -----------------------------------------------------------
+
+def get_request_dict(request):
+    """The JSON object in the request body, or badRequest."""
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if not content_type.lower().startswith("application/json"):
+        raise faults.BadRequest("Unsupported Content-Type.")
+    try:
+        data = json.loads(request.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise faults.BadRequest("Invalid JSON data.") from None
+    if not isinstance(data, dict):
+        raise faults.BadRequest("Malformed request")
+    return data
+
+
+def parse_datetime(value):
+    """An aware datetime from ISO 8601 text carrying a UTC offset, or None."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        dt = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return None
+    return dt.astimezone(datetime.UTC)
+
+
+def get_changes_since(request):
+    """The ``changes-since`` parameter as an aware UTC datetime, or None (spec §1.5)."""
+    value = request.GET.get("changes-since")
+    if value is None:
+        return None
+    since = parse_datetime(value)
+    if since is None:
+        raise faults.BadRequest("Invalid changes-since parameter.")
+    now = timezone.now()
+    if since > now:
+        raise faults.BadRequest("changes-since value set in the future.")
+    if now - since > datetime.timedelta(seconds=settings.POLL_LIMIT):
+        raise faults.BadRequest("Too old changes-since value.")
+    return since
+
+
+# --- validation ----------------------------------------------------------------
+
+def check_name(value, what="server"):
+    """A non-blank string of at most MAX_SERVER_NAME_LENGTH characters."""
+    if not isinstance(value, str):
+        raise faults.BadRequest("Invalid %s name: must be a string." % what)
+    if not value.strip():
+        raise faults.BadRequest("Invalid %s name: must not be empty." % what)
+    if len(value) > settings.MAX_SERVER_NAME_LENGTH:
+        raise faults.BadRequest("Invalid %s name: longer than %d characters."
+                                % (what, settings.MAX_SERVER_NAME_LENGTH))
+    return value
+
+
+def check_metadata(metadata):
+    """String keys and values within the MAX_METADATA_* lengths (badRequest)."""
+    if not isinstance(metadata, dict):
+        raise faults.BadRequest("Malformed request")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key:
+            raise faults.BadRequest("Metadata keys must be non-empty strings.")
+        if not isinstance(value, str):
+            raise faults.BadRequest("Metadata value of %r must be a string." % key)
+        if len(key) > settings.MAX_METADATA_KEY_LENGTH:
+            raise faults.BadRequest("Metadata key longer than %d characters."
+                                    % settings.MAX_METADATA_KEY_LENGTH)
+        if len(value) > settings.MAX_METADATA_VALUE_LENGTH:
+            raise faults.BadRequest("Metadata value longer than %d characters."
+                                    % settings.MAX_METADATA_VALUE_LENGTH)
+    return metadata

@@ -1,0 +1,118 @@
+"""XML serialization of the API's JSON documents (spec 02-api §1.2).
+
+The XML form is derived from the JSON document, so both always carry the
+same data:
+
+* the document ``{"<root>": value}`` becomes ``<root xmlns=... >`` in the
+  OpenStack compute v1.1 namespace (Atom declared as ``atom``, Synnefo
+  extension attributes such as ``SNF:task_state`` in the ``SNF`` namespace);
+* a ``{"values": x}`` wrapper is dropped (the element itself is the list);
+* scalar members of an object are attributes (booleans ``true``/``false``,
+  ``null`` omitted), ``links`` are ``<atom:link rel= href=/>`` children,
+  nested objects and lists are child elements;
+* a list ``<things>`` holds one ``<thing>`` child per item (see SINGULAR);
+* ``metadata`` maps are ``<metadata><meta key="k">v</meta>...</metadata>``,
+  and the one-item ``meta`` document is ``<meta key="k">v</meta>``;
+* faults are ``<faultName code="N"><message/><details/></faultName>``.
+"""
+
+from xml.sax.saxutils import escape, quoteattr
+
+COMPUTE_NS = "http://docs.openstack.org/compute/api/v1.1"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+SNF_NS = "http://www.synnefo.org/api/compute-extensions"
+HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+SINGULAR = {
+    "servers": "server",
+    "flavors": "flavor",
+    "images": "image",
+    "networks": "network",
+    "versions": "version",
+    "media_types": "media_type",
+    "attachments": "nic",
+    "addresses": "network",
+    "diagnostics": "diagnostic",
+}
+FAULT_KEYS = {"code", "message", "details"}
+
+
+def to_xml(document):
+    """Serialize a one-key JSON document to an XML string."""
+    if not isinstance(document, dict) or len(document) != 1:
+        raise ValueError("an XML document needs exactly one root key")
+    ((name, value),) = document.items()
+    namespaces = 'xmlns=%s xmlns:atom=%s xmlns:SNF=%s' % (
+        quoteattr(COMPUTE_NS), quoteattr(ATOM_NS), quoteattr(SNF_NS))
+    return HEADER + element(name, value, namespaces)
+
+
+def element_name(key):
+    return key.replace("-", "_")
+
+
+def singular(name):
+    if name in SINGULAR:
+        return SINGULAR[name]
+    return name[:-1] if name.endswith("s") and len(name) > 1 else name + "_item"
+
+
+def attribute_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def open_tag(name, attributes, extra=""):
+    parts = [name] + ([extra] if extra else [])
+    parts += ["%s=%s" % (key, quoteattr(attribute_value(value))) for key, value in attributes]
+    return "<" + " ".join(parts)
+
+
+def element(key, value, extra=""):
+    """One element for ``key``; ``extra`` is raw text for the root's namespaces."""
+    name = element_name(key)
+    if isinstance(value, dict) and set(value) == {"values"}:
+        value = value["values"]
+    if isinstance(value, dict) and set(value) == FAULT_KEYS:
+        return (open_tag(name, [("code", value["code"])], extra) + ">"
+                + "<message>%s</message>" % escape(str(value["message"]))
+                + "<details>%s</details>" % escape(str(value["details"])) + "</%s>" % name)
+    if name == "metadata" and isinstance(value, dict):
+        return open_tag(name, [], extra) + ">" + "".join(
+            meta_element(k, v) for k, v in value.items()) + "</metadata>"
+    if name == "meta" and isinstance(value, dict) and len(value) == 1:
+        ((meta_key, meta_value),) = value.items()
+        return meta_element(meta_key, meta_value, extra)
+    if isinstance(value, dict):
+        return object_element(name, value, extra)
+    if isinstance(value, list):
+        child = singular(name)
+        return open_tag(name, [], extra) + ">" + "".join(
+            element(child, item) for item in value) + "</%s>" % name
+    if value is None:
+        return open_tag(name, [], extra) + "/>"
+    return open_tag(name, [], extra) + ">" + escape(attribute_value(value)) + "</%s>" % name
+
+
+def meta_element(key, value, extra=""):
+    return open_tag("meta", [("key", key)], extra) + ">" + escape(attribute_value(value)) + "</meta>"
+
+
+def object_element(name, obj, extra=""):
+    attributes, children = [], []
+    for key, value in obj.items():
+        if key == "links" and isinstance(value, list):
+            children += [link_element(link) for link in value]
+        elif isinstance(value, (dict, list)):
+            children.append(element(key, value))
+        elif value is not None:
+            attributes.append((element_name(key), value))
+    head = open_tag(name, attributes, extra)
+    if not children:
+        return head + "/>"
+    return head + ">" + "".join(children) + "</%s>" % name
+
+
+def link_element(link):
+    return open_tag("atom:link", [(k, v) for k, v in link.items() if v is not None]) + "/>"
