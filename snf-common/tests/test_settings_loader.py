@@ -78,7 +78,6 @@ def test_conf_file_may_change_nested_defaults(tmp_path, private_database_default
 
 # Remove the marker once loader.apply_module_defaults copies the defaults
 # (copy.deepcopy): the test then passes.
-@pytest.mark.xfail(strict=True, reason="the loader shares the defaults modules' mutable objects")
 def test_conf_file_does_not_change_the_package_defaults(tmp_path, private_database_defaults):
     before = copy.deepcopy(private_database_defaults.DATABASES)
     write(tmp_path, "10-db.conf", 'DATABASES["default"]["NAME"] = "/srv/y.db"\n')

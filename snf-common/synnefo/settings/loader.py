@@ -14,6 +14,7 @@ naming the file, the line and the error; callers turn it into a one-line
 message and a non-zero exit.
 """
 
+import copy
 import importlib
 import os
 import sys
@@ -57,7 +58,8 @@ def is_setting_name(name):
 def apply_module_defaults(namespace, module):
     for name in dir(module):
         if is_setting_name(name):
-            namespace[name] = getattr(module, name)
+            # a copy: conf files edit nested values (DATABASES[...]) in place
+            namespace[name] = copy.deepcopy(getattr(module, name))
 
 
 def load_package_defaults(namespace):
