@@ -251,14 +251,10 @@ def setup_logging(debug=False, log_file=None):
 def load_django():
     """Set up Django on the Synnefo settings; a settings error exits 1 in one line."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.settings")
-    try:
-        import django
-        django.setup()
-    except Exception as exc:
-        if type(exc).__name__ != "SettingsError":
-            raise
-        print(f"{PROG}: settings error: {exc}", file=sys.stderr)
-        raise SystemExit(1)
+    from synnefo.util.startup import load_settings_or_exit
+    load_settings_or_exit(PROG)
+    import django
+    django.setup()
     from django.conf import settings
     return settings
 

@@ -9,16 +9,8 @@ LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s: %(message)s"
 
 def load_settings(prog):
     """The assembled settings module; a settings error exits 1 with one line."""
-    # Importing the loader imports the package, which loads the settings: catch
-    # the loader's SettingsError by name.
-    try:
-        import synnefo.settings as settings
-    except Exception as exc:
-        if type(exc).__name__ != "SettingsError":
-            raise
-        print(f"{prog}: settings error: {exc}", file=sys.stderr)
-        raise SystemExit(1)
-    return settings
+    from synnefo.util.startup import load_settings_or_exit
+    return load_settings_or_exit(prog)
 
 
 def setup_logging(debug=False, log_file=None, stream=None):
