@@ -1,0 +1,104 @@
+"""Servers: list, detail, create, get, rename, delete (spec 02-api §4.2-§4.4).
+
+The views check the request's shape and call ``synnefo.logic.servers``,
+which scopes every id to the caller, validates names, metadata and
+personality, enforces the per-user limit without a race and turns RAPI
+failures into serviceUnavailable with the DB left consistent.
+"""
+
+from synnefo.api.faults import BadRequest, ItemNotFound
+from synnefo.api.server_serializers import server_to_dict, servers_queryset
+from synnefo.api.util import api_method, get_changes_since, get_request_dict, render, render_empty
+from synnefo.logic import servers as logic
+
+MAX_DB_ID = 2 ** 63 - 1
+
+
+def server_id_of(value):
+    """A server id taken from the URL (``\\d+``); too large ones match nothing."""
+    server_id = int(value)
+    if server_id > MAX_DB_ID:
+        raise ItemNotFound("Server not found.")
+    return server_id
+
+
+def get_server(userid, server_id):
+    """The caller's server (deleted ones included) with its relations prefetched."""
+    vm = servers_queryset(userid).filter(pk=server_id_of(server_id)).first()
+    if vm is None:
+        raise ItemNotFound("Server not found.")
+    return vm
+
+
+@api_method("GET", "POST")
+def servers_root(request):
+    if request.method == "POST":
+        return create_server(request)
+    return list_servers(request, detail=False)
+
+
+@api_method("GET")
+def servers_detail(request):
+    return list_servers(request, detail=True)
+
+
+def list_servers(request, detail):
+    """The caller's servers; with changes-since, those updated since then,
+    deleted ones included, and 304 when there are none."""
+    since = get_changes_since(request)
+    servers = servers_queryset(request.userid)
+    if not detail:
+        servers = servers.prefetch_related(None)
+    if since is None:
+        servers = servers.filter(deleted=False)
+    else:
+        servers = servers.filter(updated__gte=since)
+    servers = list(servers)
+    if since is not None and not servers:
+        return render_empty(304)
+    return render(request, {"servers": {"values": [server_to_dict(vm, detail) for vm in servers]}})
+
+
+def create_request(request):
+    """``(name, flavor_id, image_id, metadata, personality)`` of a create body."""
+    body = get_request_dict(request).get("server")
+    if not isinstance(body, dict):
+        raise BadRequest("Malformed request")
+    try:
+        name, image_id, flavor_id = body["name"], body["imageRef"], body["flavorRef"]
+    except KeyError:
+        raise BadRequest("Malformed request") from None
+    metadata = body.get("metadata", {})
+    personality = body.get("personality", [])
+    if not isinstance(metadata, dict) or not isinstance(personality, list):
+        raise BadRequest("Malformed request")
+    if not isinstance(image_id, (str, int)) or isinstance(image_id, bool):
+        raise BadRequest("Malformed request")
+    if isinstance(flavor_id, bool) or not (
+            isinstance(flavor_id, int) or (isinstance(flavor_id, str) and flavor_id.isdigit())):
+        raise BadRequest("Malformed request")
+    return name, flavor_id, str(image_id), metadata, personality
+
+
+def create_server(request):
+    name, flavor_id, image_id, metadata, personality = create_request(request)
+    vm, password = logic.create(request.userid, name, flavor_id, image_id, metadata=metadata,
+                                personality=personality)
+    server = server_to_dict(get_server(request.userid, vm.id))
+    server["status"] = "BUILD"
+    server["adminPass"] = password
+    return render(request, {"server": server}, status=202)
+
+
+@api_method("GET", "PUT", "DELETE")
+def server_item(request, server_id):
+    if request.method == "PUT":
+        body = get_request_dict(request).get("server")
+        if not isinstance(body, dict) or "name" not in body:
+            raise BadRequest("Malformed request")
+        logic.rename(request.userid, server_id_of(server_id), body["name"])
+        return render_empty(204)
+    if request.method == "DELETE":
+        logic.destroy(request.userid, server_id_of(server_id))
+        return render_empty(204)
+    return render(request, {"server": server_to_dict(get_server(request.userid, server_id))})
