@@ -54,9 +54,14 @@ def render_empty(status):
     return HttpResponse(status=status)
 
 
-def render_fault(request, fault):
-    if fault.code >= 500:
-        log.error("API fault %s (%s): %s", fault.name, fault.code, fault.message, exc_info=True)
+def render_fault(request, fault, unexpected=False):
+    """The fault response; faults >= 500 are logged, with the traceback when
+    the error was unexpected (a deliberate fault's traceback says nothing)."""
+    if unexpected:
+        log.exception("Unexpected error in %s %s", request.method, request.path)
+    elif fault.code >= 500:
+        log.error("API fault %s (%s) for %s %s: %s", fault.name, fault.code, request.method,
+                  request.path, fault.message)
     if not fault.details and (settings.DEBUG or getattr(settings, "TEST", False)) and fault.code >= 500:
         fault.details = traceback.format_exc()
     return render(request, faults.fault_body(fault), status=fault.code)
@@ -105,7 +110,8 @@ def api_method(*http_methods, auth=True):
             except LogicError as error:
                 response = render_fault(request, faults.from_exception(error))
             except Exception:
-                response = render_fault(request, faults.ServiceUnavailable("Unexpected error."))
+                response = render_fault(request, faults.ServiceUnavailable("Unexpected error."),
+                                        unexpected=True)
             add_never_cache_headers(response)
             return response
 

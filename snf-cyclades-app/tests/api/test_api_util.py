@@ -116,7 +116,16 @@ def test_unexpected_exception_is_logged_service_unavailable(alice_api, caplog):
     response = make_view("GET", exc=KeyError("boom"))(request(token=alice_api.token))
     assert fault_of(response, "serviceUnavailable", 503) == "Unexpected error."
     assert "KeyError" in json.loads(response.content)["serviceUnavailable"]["details"]
-    assert any(r.levelname == "ERROR" for r in caplog.records)
+    assert any(r.levelname == "ERROR" and r.exc_info for r in caplog.records)
+
+
+def test_deliberate_5xx_fault_is_logged_without_traceback(alice_api, caplog):
+    view = make_view("GET", exc=faults.ServiceUnavailable("Not supported."))
+    response = view(request(token=alice_api.token))
+    assert fault_of(response, "serviceUnavailable", 503) == "Not supported."
+    records = [r for r in caplog.records if r.name == "synnefo.api.util"]
+    assert records and records[0].levelname == "ERROR" and not records[0].exc_info
+    assert "Not supported." in records[0].getMessage()
 
 
 @override_settings(DEBUG=False, TEST=False)
