@@ -77,6 +77,8 @@ def create_request(request):
     if isinstance(flavor_id, bool) or not (
             isinstance(flavor_id, int) or (isinstance(flavor_id, str) and flavor_id.isdigit())):
         raise BadRequest("Malformed request")
+    if int(flavor_id) > MAX_DB_ID:
+        raise ItemNotFound("Flavor not found.")
     return name, flavor_id, str(image_id), metadata, personality
 
 

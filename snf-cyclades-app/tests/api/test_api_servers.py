@@ -127,6 +127,9 @@ def test_create_personality_limits(api_world):
 
 def test_create_unknown_flavor_or_image(api_world):
     assert fault_of(create(api_world, flavorRef=999), "itemNotFound", 404) == "Flavor not found."
+    assert fault_of(create(api_world, flavorRef=10 ** 30), "itemNotFound", 404) == "Flavor not found."
+    assert fault_of(create(api_world, flavorRef="7" * 40), "itemNotFound", 404) == "Flavor not found."
+    assert fault_of(create(api_world, imageRef="x" * 300), "itemNotFound", 404) == "Image not found."
     assert fault_of(create(api_world, imageRef="nope"), "itemNotFound", 404) == "Image not found."
     Image.objects.create(id="bobs", name="private", location="pithos://b/c/o", owner="bob", public=False)
     assert fault_of(create(api_world, imageRef="bobs"), "itemNotFound", 404) == "Image not found."
