@@ -16,12 +16,29 @@ same data:
 * faults are ``<faultName code="N"><message/><details/></faultName>``.
 """
 
-from xml.sax.saxutils import escape, quoteattr
+import re
+from xml.sax.saxutils import escape as sax_escape
+from xml.sax.saxutils import quoteattr as sax_quoteattr
 
 COMPUTE_NS = "http://docs.openstack.org/compute/api/v1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SNF_NS = "http://www.synnefo.org/api/compute-extensions"
 HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
+# Characters XML 1.0 cannot carry at all (even escaped); user data such as
+# metadata may hold them, so they are replaced by U+FFFD.
+NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text):
+    return NOT_XML_CHARS.sub("\ufffd", text)
+
+
+def escape(text):
+    return sax_escape(xml_safe(text))
+
+
+def quoteattr(text):
+    return sax_quoteattr(xml_safe(text), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 SINGULAR = {
     "servers": "server",

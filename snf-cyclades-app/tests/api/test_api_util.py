@@ -298,6 +298,14 @@ def test_xml_meta_links_and_media_types():
     assert [m.get("type") for m in media] == ["a+xml"]
 
 
+def test_xml_user_data_stays_well_formed():
+    meta = parse({"metadata": {"values": {"k\x01": "line1\nline2\x00", "t": "a\tb"}}})
+    items = {m.get("key"): m.text for m in meta}
+    assert items == {"k\ufffd": "line1\nline2\ufffd", "t": "a\tb"}
+    server = parse({"server": {"name": "two\nlines\x1f"}})
+    assert server.get("name") == "two\nlines\ufffd"
+
+
 def test_xml_needs_one_root():
     with pytest.raises(ValueError):
         xml_render.to_xml({"a": 1, "b": 2})
