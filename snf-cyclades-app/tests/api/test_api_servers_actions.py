@@ -217,3 +217,45 @@ def test_diagnostics(api_world, vm):
     body = json.loads(response.content)
     assert [(d["message"], d["level"], d["details"]) for d in body] == [
         ("second", "ERROR", "trace"), ("first", "INFO", None)]
+
+
+# --- XML of every read endpoint --------------------------------------------------------------
+
+def test_every_read_endpoint_in_xml(api_world, vm):
+    VirtualMachineMetadata.objects.create(vm=vm, meta_key="OS", meta_value="debian")
+    NetworkInterface.objects.create(machine=vm, network=api_world["public"], index=0,
+                                    mac="aa:00:00:00:00:01", ipv4="192.0.2.2")
+    api = api_world["api"]
+    base = "/servers/%d" % vm.id
+    expected = {
+        "/servers": "servers", "/servers/detail": "servers", base: "server", base + "/meta": "metadata",
+        base + "/meta/OS": "meta", base + "/ips": "addresses",
+        base + "/ips/%d" % api_world["public"].id: "network", base + "/stats": "stats",
+    }
+    for path, root in expected.items():
+        for response in (api.get(path + ".xml"), api.get(path, HTTP_ACCEPT="application/xml")):
+            assert response.status_code == 200, (path, response.content)
+            assert response["Content-Type"] == "application/xml; charset=UTF-8"
+            assert ET.fromstring(response.content).tag == NS + root, path
+    metadata = ET.fromstring(api.get(base + "/meta.xml").content)
+    assert [(m.get("key"), m.text) for m in metadata] == [("OS", "debian")]
+    response = api.post(base + "/meta.xml", {"metadata": {"role": "web"}})
+    assert response.status_code == 201
+    assert {m.get("key") for m in ET.fromstring(response.content)} == {"OS", "role"}
+
+
+def test_fault_in_xml_for_an_action(api_world, vm):
+    response = action(api_world, vm, {"explode": {}}, HTTP_ACCEPT="application/xml")
+    root = ET.fromstring(response.content)
+    assert response.status_code == 400 and root.tag == NS + "badRequest" and root.get("code") == "400"
+    assert root.find(NS + "message").text == "Unknown action"
+
+
+def test_building_server_progress_and_flavor_as_string(api_world):
+    building = VirtualMachine.objects.create(name="b", userid="alice", backend=api_world["backend"],
+                                             imageid="img1", flavor=api_world["flavor"], operstate="BUILD",
+                                             buildpercentage=40)
+    server = json.loads(api_world["api"].get("/servers/%d" % building.id).content)["server"]
+    assert (server["status"], server["progress"]) == ("BUILD", 40)
+    body = {"server": {"name": "s", "imageRef": "img1", "flavorRef": str(api_world["flavor"].id)}}
+    assert api_world["api"].post("/servers", body).status_code == 202
