@@ -376,3 +376,11 @@ def test_requires_token(api_world):
     anonymous = make_user("carol")[1]
     anonymous.token = None
     assert fault_of(anonymous.get("/servers"), "unauthorized", 401) == "No user found."
+
+
+def test_delete_is_allowed_while_building_and_other_actions_wait_for_tasks(api_world):
+    building = make_vm(api_world, operstate="BUILD", task="BUILD")
+    assert api_world["api"].delete("/servers/%d" % building.id).status_code == 204
+    busy = make_vm(api_world, task="STOP")
+    response = api_world["api"].post("/servers/%d/action" % busy.id, {"reboot": {"type": "SOFT"}})
+    assert "pending 'STOP' task" in fault_of(response, "badRequest", 400)
