@@ -1,8 +1,9 @@
 """URL space under /api/ (spec 02-api §1.1).
 
 Every resource URL accepts an optional ``.json``/``.xml`` suffix, captured by
-the views' ``fmt`` keyword. Anything else under /api/ is an itemNotFound
-fault in the API's format, never Django's HTML page.
+the views' ``fmt`` keyword. Anything else under /api/ (once authenticated)
+is a badRequest "Not found." fault in the API's format, never Django's HTML
+page.
 """
 
 from django.urls import include, path, re_path
