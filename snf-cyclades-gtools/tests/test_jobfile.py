@@ -32,8 +32,10 @@ def test_every_real_sample_parses(name):
         assert message["cluster"] == CLUSTER
         assert message["operation"] == op["input"]["OP_ID"]
         assert message["event_time"] == op["end_timestamp"]
-        expected_log = op["log"][-1][3] if op["log"] else None
-        assert message["logmsg"] == expected_log
+        if op["status"] == "error":  # Ganeti's reason: ["ErrorClass", [args]]
+            assert message["logmsg"].startswith(op["result"][0] + ": ")
+        else:
+            assert message["logmsg"] == (op["log"][-1][3] if op["log"] else None)
 
 
 def test_shutdown_sample_message():
@@ -55,6 +57,18 @@ def test_error_sample():
     [change] = parse(sample("job-create-error.json")).changes  # already named snf-1
     assert change.message["status"] == "error"
     assert change.message["instance"] == "snf-1"
+    # the reason of the failure is Ganeti's op result, not its last log line
+    assert change.message["logmsg"].startswith("OpPrereqError: ")
+
+
+def test_error_result_becomes_logmsg():
+    [change] = parse(ours(sample("queue-job-OP_INSTANCE_CREATE-error-no-os-definition.json"))).changes
+    assert change.message["logmsg"] == (
+        "OpExecError: OS Parameters validation failed on node vm.gnt.test: "
+        "Directory for OS noop not found in search path")
+    [change] = parse(ours(sample("queue-job-13-OP_INSTANCE_STARTUP-error-pre-hook-failed.json"))).changes
+    assert change.message["logmsg"].startswith("HooksAbort: ")
+    assert "pre-hook refuses" in change.message["logmsg"]
 
 
 def test_network_sample():

@@ -46,7 +46,7 @@ def test_shutdown_start_reboot_delete(api):
 
 def test_failed_create_goes_to_error_with_reason(api, deployment):
     sim = deployment.sim
-    rule = {"fail_rules": [{"opcode": "OP_INSTANCE_CREATE", "result": "error",
+    rule = {"fail_rules": [{"opcode": "OP_INSTANCE_CREATE",
                             "message": "e2e: injected failure"}]}
     auth = (deployment.info["rapi_user"], deployment.info["rapi_password"])
     r = requests.put(sim["url"] + "/sim/config", json=rule, auth=auth, verify=sim["cert"], timeout=10)

@@ -107,6 +107,32 @@ def last_log_message(op):
     return json.dumps(text)  # Ganeti allows structured log payloads
 
 
+def error_message(op):
+    """Ganeti's error of a failed op (``result`` = ``[ErrorClass, [args...]]``) as text, or ``None``."""
+    result = op.get("result")
+    if not (isinstance(result, (list, tuple)) and len(result) == 2 and isinstance(result[0], str)):
+        return None
+    args = result[1]
+    if isinstance(args, (list, tuple)):
+        parts = [a if isinstance(a, str) else json.dumps(a) for a in args]
+    else:
+        parts = [args if isinstance(args, str) else json.dumps(args)]
+    return "%s: %s" % (result[0], "; ".join(parts)) if parts else result[0]
+
+
+def op_message(op, status):
+    """``logmsg`` of a message: Ganeti's error for a failed op, else the last log entry.
+
+    Ganeti puts the reason of a failure in the op's result, not in its log,
+    and the operator needs that reason (it is kept with the VM in ERROR).
+    """
+    if status == "error":
+        error = error_message(op)
+        if error:
+            return error
+    return last_log_message(op)
+
+
 def _instance_of(op_input):
     name = op_input.get("instance_name")
     if isinstance(name, str) and name:
@@ -191,7 +217,7 @@ def _instance_message(job, job_id, op, op_input, op_id, status, cluster, prefix_
     if instance is None or names.vm_id_of(prefix_id, instance) is None:
         return None
     return messages.op_status(instance, op_id, _canonical(status), job_id,
-                              last_log_message(op), cluster,
+                              op_message(op, status), cluster,
                               event_time(job, op, status))
 
 
@@ -206,7 +232,7 @@ def _network_message(job, job_id, op, op_input, op_id, status, cluster, prefix_i
         extra["add_reserved_ips"] = op_input.get("add_reserved_ips")
         extra["remove_reserved_ips"] = op_input.get("remove_reserved_ips")
     return messages.network_status(network, op_id, _canonical(status), job_id,
-                                   last_log_message(op), cluster,
+                                   op_message(op, status), cluster,
                                    event_time(job, op, status), **extra)
 
 

@@ -7,7 +7,8 @@ from synnefo.webproject.management.output import add_output_argument, print_obje
 
 
 class Command(BaseCommand):
-    help = "Show a server: owner, image, flavor, state, pending task, backend and NICs."
+    help = ("Show a server: owner, image, flavor, state, pending task, backend job, "
+            "the last Ganeti errors and NICs.")
 
     def create_parser(self, *args, **kwargs):
         return one_line_errors(super().create_parser(*args, **kwargs))
@@ -28,9 +29,14 @@ class Command(BaseCommand):
             ("backend", vm.backend.clustername if vm.backend else None),
             ("operstate", vm.operstate), ("action", vm.action), ("task", vm.task),
             ("task_job_id", vm.task_job_id), ("backendjobid", vm.backendjobid),
-            ("backendjobstatus", vm.backendjobstatus), ("deleted", vm.deleted),
+            ("backendjobstatus", vm.backendjobstatus), ("backendopcode", vm.backendopcode),
+            ("backendlogmsg", vm.backendlogmsg), ("deleted", vm.deleted),
             ("suspended", vm.suspended),
         ]
+        # The Ganeti errors the dispatcher kept for the operator, newest first.
+        for diag in vm.diagnostics.filter(level="ERROR")[:5]:
+            when = diag.source_date.strftime("%Y-%m-%d %H:%M:%S") if diag.source_date else "?"
+            pairs.append(("error %s" % when, "%s: %s" % (diag.source, diag.message)))
         for nic in vm.nics.all():
             pairs.append(("nic %d" % nic.index, "network %s, mac %s, ipv4 %s, ipv6 %s"
                           % (nic.network_id, nic.mac, nic.ipv4, nic.ipv6)))
