@@ -24,6 +24,7 @@ import uuid
 from kombu.transport import filesystem, virtual
 from kombu.transport.virtual import Empty
 from kombu.utils.json import dumps, loads
+from synnefo.util.service import pid_alive
 
 MESSAGE_SUFFIX = ".msg"
 CORRUPT_PREFIX = "corrupt-"
@@ -65,16 +66,6 @@ def write_atomically(folder, name, data):
     os.rename(tmp, os.path.join(folder, name))
 
 
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_orphans(data_folder, claim_folder):
     """Put back the messages claimed by processes that no longer run; returns their count."""
     count = 0
@@ -84,7 +75,7 @@ def recover_orphans(data_folder, claim_folder):
         return 0
     for name in names:
         pid_text, _, original = name.partition("-")
-        if not pid_text.isdigit() or not original or _pid_alive(int(pid_text)):
+        if not pid_text.isdigit() or not original or pid_alive(int(pid_text)):
             continue
         try:
             os.rename(os.path.join(claim_folder, name), os.path.join(data_folder, original))

@@ -20,10 +20,11 @@ SIGTERM / SIGINT: finish the current message, then exit 0.
 import argparse
 import logging
 import os
-import signal
 import sys
 import threading
 import time
+
+from synnefo.util.service import run_service, setup_logging
 
 log = logging.getLogger("snf-dispatcher")
 
@@ -231,23 +232,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def setup_logging(debug=False, log_file=None):
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    if log_file:
-        os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
-        handler = logging.FileHandler(log_file)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
-    for noisy in ("kombu", "amqp"):
-        logging.getLogger(noisy).setLevel(logging.INFO if debug else logging.WARNING)
-    return handler
-
-
 def load_django():
     """Set up Django on the Synnefo settings; a settings error exits 1 in one line."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.settings")
@@ -317,61 +301,11 @@ def main(argv=None):
     if args.purge_queues:
         setup_logging(args.debug, None)
         return purge(settings, args.yes)
-    log_file = args.log_file or (None if args.foreground else DEFAULT_LOG_FILE)
-    pid_file = args.pid_file or (None if args.foreground else DEFAULT_PID_FILE)
-    try:
-        handler = setup_logging(args.debug, log_file)
-    except OSError as exc:
-        print(f"{PROG}: cannot open log file: {exc}", file=sys.stderr)
-        return 1
-    stop_event = threading.Event()
-
-    def on_signal(signum, frame):
-        log.info("signal %d received: finishing the current message", signum)
-        stop_event.set()
-
-    if args.foreground:
-        if pid_file:
-            with open(pid_file, "w") as handle:
-                handle.write(f"{os.getpid()}\n")
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        try:
-            return _run(settings, stop_event)
-        finally:
-            if pid_file:
-                try:
-                    os.unlink(pid_file)
-                except OSError:
-                    pass
-
-    import daemon
-    import daemon.pidfile
-    os.makedirs(os.path.dirname(pid_file), exist_ok=True)
-    pidlock = daemon.pidfile.TimeoutPIDLockFile(pid_file, acquire_timeout=1)
-    if pidlock.is_locked():
-        pid = pidlock.read_pid()
-        if pid and _alive(pid):
-            print(f"{PROG}: already running (pid {pid}, {pid_file})", file=sys.stderr)
-            return 1
-        pidlock.break_lock()
-    close_connections()  # never share a DB socket across the fork
-    context = daemon.DaemonContext(
-        pidfile=pidlock, files_preserve=[handler.stream],
-        signal_map={signal.SIGTERM: on_signal, signal.SIGINT: on_signal},
-        working_directory="/", umask=0o027)
-    with context:
-        return _run(settings, stop_event)
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return run_service(PROG, lambda stop_event: _run(settings, stop_event),
+                       foreground=args.foreground, debug=args.debug, pid_file=args.pid_file,
+                       log_file=args.log_file, default_pid_file=DEFAULT_PID_FILE,
+                       default_log_file=DEFAULT_LOG_FILE,
+                       before_detach=close_connections)  # never share a DB socket across the fork
 
 
 if __name__ == "__main__":

@@ -1,36 +1,12 @@
 """Helpers shared by the Ganeti-side tools: settings, logging, broker."""
 
-import logging
-import os
-import sys
-
-LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s: %(message)s"
+from synnefo.util.service import setup_logging  # noqa: F401 (re-exported for the tools)
 
 
 def load_settings(prog):
     """The assembled settings module; a settings error exits 1 with one line."""
     from synnefo.util.startup import load_settings_or_exit
     return load_settings_or_exit(prog)
-
-
-def setup_logging(debug=False, log_file=None, stream=None):
-    """Log to ``log_file`` (append) or to ``stream`` (stderr); return the handler."""
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    if log_file:
-        directory = os.path.dirname(os.path.abspath(log_file))
-        os.makedirs(directory, exist_ok=True)
-        handler = logging.FileHandler(log_file)
-    else:
-        handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
-    # the broker libraries are chatty at DEBUG
-    for noisy in ("kombu", "amqp"):
-        logging.getLogger(noisy).setLevel(logging.INFO if debug else logging.WARNING)
-    return handler
 
 
 def make_broker(settings):

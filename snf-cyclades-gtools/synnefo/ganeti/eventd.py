@@ -21,13 +21,13 @@ import argparse
 import errno
 import logging
 import os
-import signal
 import sys
 import threading
 
 from synnefo.ganeti import daemon as daemon_util
 from synnefo.ganeti.jobfile import job_changes, job_id_of_filename
 from synnefo.ganeti.state import PublishedState, StateError
+from synnefo.util.service import run_service
 
 log = logging.getLogger("snf-ganeti-eventd")
 
@@ -318,46 +318,10 @@ def main(argv=None):
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
 
-    log_file = args.log_file or (None if args.foreground else DEFAULT_LOG_FILE)
-    pid_file = args.pid_file or (None if args.foreground else DEFAULT_PID_FILE)
-    try:
-        handler = daemon_util.setup_logging(args.debug, log_file)
-    except OSError as exc:
-        print(f"{PROG}: cannot open log file: {exc}", file=sys.stderr)
-        return 1
-
-    stop_event = threading.Event()
-
-    def on_signal(signum, frame):
-        log.info("signal %d received: finishing the current message", signum)
-        stop_event.set()
-
-    if args.foreground:
-        if pid_file:
-            _write_pid_file(pid_file)
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        try:
-            return _run(settings, args, cluster, state, stop_event)
-        finally:
-            if pid_file:
-                _remove_pid_file(pid_file)
-
-    import daemon
-    import daemon.pidfile
-    pidlock = daemon.pidfile.TimeoutPIDLockFile(pid_file, acquire_timeout=1)
-    if pidlock.is_locked():
-        pid = pidlock.read_pid()
-        if pid and _alive(pid):
-            print(f"{PROG}: already running (pid {pid}, {pid_file})", file=sys.stderr)
-            return 1
-        pidlock.break_lock()
-    context = daemon.DaemonContext(
-        pidfile=pidlock, files_preserve=[handler.stream],
-        signal_map={signal.SIGTERM: on_signal, signal.SIGINT: on_signal},
-        working_directory="/", umask=0o027)
-    with context:
-        return _run(settings, args, cluster, state, stop_event)
+    return run_service(PROG, lambda stop_event: _run(settings, args, cluster, state, stop_event),
+                       foreground=args.foreground, debug=args.debug, pid_file=args.pid_file,
+                       log_file=args.log_file, default_pid_file=DEFAULT_PID_FILE,
+                       default_log_file=DEFAULT_LOG_FILE)
 
 
 def _run(settings, args, cluster, state, stop_event):
@@ -381,28 +345,6 @@ def _run(settings, args, cluster, state, stop_event):
             log.debug("broker close: %s", exc)
     log.info("%s stopped; %d messages published", PROG, eventd.published)
     return 0
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _write_pid_file(path):
-    with open(path, "w") as handle:
-        handle.write(f"{os.getpid()}\n")
-
-
-def _remove_pid_file(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 if __name__ == "__main__":
