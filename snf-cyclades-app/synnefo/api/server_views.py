@@ -7,7 +7,7 @@ failures into serviceUnavailable with the DB left consistent.
 """
 
 from synnefo.api.faults import BadRequest, ItemNotFound
-from synnefo.api.server_serializers import server_to_dict, servers_queryset
+from synnefo.api.server_serializers import load_relations, server_to_dict, servers_queryset
 from synnefo.api.util import api_method, get_changes_since, get_request_dict, render, render_empty
 from synnefo.logic import servers as logic
 
@@ -47,8 +47,6 @@ def list_servers(request, detail):
     deleted ones included, and 304 when there are none."""
     since = get_changes_since(request)
     servers = servers_queryset(request.userid)
-    if not detail:
-        servers = servers.prefetch_related(None)
     if since is None:
         servers = servers.filter(deleted=False)
     else:
@@ -56,6 +54,8 @@ def list_servers(request, detail):
     servers = list(servers)
     if since is not None and not servers:
         return render_empty(304)
+    if detail:
+        load_relations(servers)
     return render(request, {"servers": {"values": [server_to_dict(vm, detail) for vm in servers]}})
 
 

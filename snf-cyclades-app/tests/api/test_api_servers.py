@@ -288,6 +288,26 @@ def test_list_query_count_is_constant(api_world):
 
 # --- get / rename / delete -------------------------------------------------------------------
 
+def test_detail_list_shows_each_servers_own_relations(api_world):
+    first, second = make_vm(api_world, name="a"), make_vm(api_world, name="b")
+    for vm, n in ((first, 3), (second, 2)):
+        VirtualMachineMetadata.objects.create(vm=vm, meta_key="name", meta_value=vm.name)
+        NetworkInterface.objects.create(machine=vm, network=api_world["public"], index=0,
+                                        mac="aa:00:00:00:00:%02x" % vm.id)
+        for i in range(n):
+            VirtualMachineDiagnostic.objects.create(machine=vm, level="INFO", source="image",
+                                                    message="%s-%d" % (vm.name, i))
+    third = make_vm(api_world, name="c")  # nothing attached
+    servers = json.loads(api_world["api"].get("/servers/detail").content)["servers"]["values"]
+    by_name = {s["name"]: s for s in servers}
+    assert by_name["a"]["metadata"] == {"values": {"name": "a"}}
+    assert by_name["b"]["attachments"]["values"][0]["id"] == "nic-%d-0" % second.id
+    assert [d["message"] for d in by_name["a"]["diagnostics"]] == ["a-2"]   # only the latest
+    assert [d["message"] for d in by_name["b"]["diagnostics"]] == ["b-1"]
+    assert by_name["c"]["id"] == third.id
+    assert not {"metadata", "attachments", "diagnostics"} & set(by_name["c"])
+
+
 def test_get_server_detail(api_world):
     vm = make_vm(api_world, task="STOP")
     VirtualMachineMetadata.objects.create(vm=vm, meta_key="OS", meta_value="debian")
