@@ -80,6 +80,18 @@ def test_cluster_calls(client, sim):
     assert answer.status_code == 200 and answer.json() == 2
 
 
+def test_node_and_group(client):
+    node = client.get_node("node1.sim.test")
+    assert node == client.get_nodes(bulk=True)[0]
+    assert node["name"] == "node1.sim.test" and node["group.uuid"] == client.get_group("default")["uuid"]
+    group = client.get_group("default")
+    assert group == client.get_groups(bulk=True)[0]
+    assert group["name"] == "default" and group["node_list"] == ["node1.sim.test"]
+    for call, name in ((client.get_node, "node9.sim.test"), (client.get_group, "nogroup")):
+        with pytest.raises(GanetiNotFound):
+            call(name)
+
+
 def test_instance_lifecycle(client):
     job = create(client, "snf-life", tags=["t1"])
     assert run(client, job) == "success"
@@ -242,12 +254,36 @@ def test_tags_and_rename(client):
         client.get_instance("snf-tags")
 
 
-def test_cluster_tags(sim):
+def test_cluster_tags(sim, client):
     answer = raw(sim, "PUT", "/2/tags?tag=sim-a&tag=sim-b")
     assert answer.status_code == 200
-    with sim.client() as c:
-        assert run(c, answer.json()) == "success"
+    assert run(client, answer.json()) == "success"
     assert raw(sim, "GET", "/2/tags").json() == ["sim-a", "sim-b"]
+    assert client.get_cluster_tags() == ["sim-a", "sim-b"]
+    assert run(client, client.add_cluster_tags(["sim-c", "sim-a"])) == "success"
+    assert client.get_cluster_tags() == ["sim-a", "sim-b", "sim-c"]
+    assert run(client, client.delete_cluster_tags(["sim-a", "sim-c"])) == "success"
+    assert client.get_cluster_tags() == ["sim-b"] and client.get_info()["tags"] == ["sim-b"]
+    job = client.delete_cluster_tags(["absent"])
+    assert run(client, job) == "error" and op_error(client, job)[1][1] == "not_found"
+    assert client.get_job(job)["ops"][0]["kind"] == "cluster"
+
+
+def test_network_tags(client):
+    job = client.create_network(network_name="snf-net-tags", network="198.51.100.0/24", tags=["nfdhcpd"])
+    assert run(client, job) == "success"
+    assert client.get_network_tags("snf-net-tags") == ["nfdhcpd"]
+    assert run(client, client.add_network_tags("snf-net-tags", ["a", "b:c"])) == "success"
+    assert client.get_network_tags("snf-net-tags") == ["nfdhcpd", "a", "b:c"]
+    assert run(client, client.delete_network_tags("snf-net-tags", ["a"])) == "success"
+    assert client.get_network("snf-net-tags")["tags"] == ["nfdhcpd", "b:c"]
+    job = client.delete_network_tags("snf-net-tags", ["absent"])
+    assert run(client, job) == "error" and op_error(client, job)[1][1] == "not_found"
+    with pytest.raises(GanetiNotFound):
+        client.get_network_tags("snf-net-nope")
+    job = client.add_network_tags("snf-net-nope", ["a"])
+    assert run(client, job) == "error" and op_error(client, job)[1][1] == "unknown_entity"
+    assert run(client, client.delete_network("snf-net-tags")) == "success"
 
 
 def test_dry_run_changes_nothing(sim):

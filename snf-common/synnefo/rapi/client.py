@@ -109,9 +109,24 @@ class GanetiRapiClient:
         answer = self._get("/nodes", {"bulk": True} if bulk else None)
         return answer if bulk else _names(answer)
 
+    def get_node(self, name):
+        return self._get("/nodes/%s" % _seg(name))
+
     def get_groups(self, bulk=False):
         answer = self._get("/groups", {"bulk": True} if bulk else None)
         return answer if bulk else _names(answer)
+
+    def get_group(self, name):
+        return self._get("/groups/%s" % _seg(name))
+
+    def get_cluster_tags(self):
+        return self._get("/tags")
+
+    def add_cluster_tags(self, tags):
+        return self._submit("PUT", "/tags", {"tag": list(tags)})
+
+    def delete_cluster_tags(self, tags):
+        return self._submit("DELETE", "/tags", {"tag": list(tags)})
 
     # -- instances ---------------------------------------------------------
 
@@ -262,3 +277,12 @@ class GanetiRapiClient:
 
     def modify_network(self, name, **body):
         return self._submit("PUT", "/networks/%s/modify" % _seg(name), body=body)
+
+    def get_network_tags(self, name):
+        return self._get("/networks/%s/tags" % _seg(name))
+
+    def add_network_tags(self, name, tags):
+        return self._submit("PUT", "/networks/%s/tags" % _seg(name), {"tag": list(tags)})
+
+    def delete_network_tags(self, name, tags):
+        return self._submit("DELETE", "/networks/%s/tags" % _seg(name), {"tag": list(tags)})
