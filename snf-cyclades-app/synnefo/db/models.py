@@ -251,7 +251,11 @@ class VirtualMachine(models.Model):
     backendjobstatus = models.CharField(max_length=30, null=True, blank=True)
     backendlogmsg = models.TextField(null=True, blank=True)
     buildpercentage = models.IntegerField(default=0)
+    # Ordering watermark of op-status (Ganeti job timestamps of the master).
     backendtime = models.DateTimeField(default=EPOCH)
+    # Ordering watermark of net-status: the hook's wall clock, not comparable
+    # with job timestamps, hence its own column. NULL = no NIC set applied yet.
+    nics_backendtime = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -20,9 +20,19 @@ Ordering watermarks (see docs/dispatcher.rst, "Ordering guard"):
   BUILD, diagnostics are de-duplicated by (source, source time, message).
   The node clocks of progress messages are therefore never compared with the
   master's job clock.
-* net-status: not compared with the op watermark (the hook's wall-clock time
-  is usually *earlier* than the end time of the op that triggered it); the
-  NIC set is rewritten only when it differs, and never on a deleted VM.
+* net-status: its own watermark, ``nics_backendtime`` (the per-type
+  watermark spec 03 §5.3 suggests, rather than the shared ``backendtime`` of
+  the reference). The hook's wall-clock time is not comparable with the op
+  watermark (it is usually *earlier* than the end time of the op that
+  triggered it, so sharing one watermark would drop the NICs of every fresh
+  server, and a net-status would push back the op-status that follows it),
+  but net-status messages all come from the hook on the master and are
+  comparable with each other: a NIC set strictly older than the last one
+  applied is ignored (with two dispatchers, an older set handled after a
+  newer one would otherwise overwrite it). Every non-stale message advances
+  it, also when the set is unchanged (A at t1, A at t3, B at t2 must end in
+  A). The NIC set is rewritten only when it differs, and never on a deleted
+  VM.
 """
 
 import logging
@@ -212,9 +222,10 @@ def _nic_key(row):
 
 
 def update_net_status(message):
-    """``ganeti-net-status``: rebuild the server's NICs when they changed."""
+    """``ganeti-net-status``: rebuild the server's NICs when they changed,
+    unless an already applied net-status is newer (module docstring)."""
     nics = _field(message, "nics", list)
-    _event_time(message)  # validated; see the module docstring for why it is not compared
+    when = _event_time(message)
     with transaction.atomic():
         vm, name = _lock_vm(message)
         if vm is None:
@@ -222,6 +233,12 @@ def update_net_status(message):
         if vm.deleted:
             log.info("Ignoring NICs of removed server %s", name)
             return "ignored"
+        if state.is_stale(when, vm.nics_backendtime):
+            log.info("Ignoring stale NICs of %s: %s < %s", name, when, vm.nics_backendtime)
+            return "stale"
+        moved = state.moves_watermark(when, vm.nics_backendtime)
+        if moved:
+            vm.nics_backendtime = when
         current = list(NetworkInterface.objects.filter(machine=vm).order_by("index"))
         wanted_ids = {network_id_of(n.get("network")) for n in nics if isinstance(n, dict)}
         wanted_ids.discard(None)
@@ -232,8 +249,10 @@ def update_net_status(message):
         if sorted(map(_nic_key, old)) == sorted(map(_nic_key, rows)):
             if any(n.dirty for n in current):
                 NetworkInterface.objects.filter(machine=vm).update(dirty=False)
-                vm.save(update_fields=["updated"])
+                vm.save(update_fields=["nics_backendtime", "updated"])
                 return "applied"
+            if moved:
+                vm.save(update_fields=["nics_backendtime"])
             return "unchanged"
         old_ips = {(r["network_id"], r["ipv4"]) for r in old if r["ipv4"]}
         new_ips = {(r["network_id"], r["ipv4"]) for r in rows if r["ipv4"]}
@@ -243,7 +262,7 @@ def update_net_status(message):
             [NetworkInterface(machine=vm, dirty=False, **row) for row in rows])
         touched = {r["network_id"] for r in old} | {r["network_id"] for r in rows}
         Network.objects.filter(pk__in=sorted(touched)).update(updated=timezone.now())
-        vm.save(update_fields=["updated"])
+        vm.save(update_fields=["nics_backendtime", "updated"])
         log.info("Server %s: NICs now %s", name,
                  ", ".join("%d:%s/%s" % (r["index"], r["network_id"], r["ipv4"]) for r in rows) or "none")
     return "applied"

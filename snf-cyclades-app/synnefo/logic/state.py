@@ -7,7 +7,9 @@ definition of:
 * (opcode, job status[, current operstate]) -> new VM / BackendNetwork
   operstate, whether the event advances the ordering watermark
   (``backendtime``) and what the terminal outcome releases;
-* the ordering guard (is a message stale?);
+* the ordering guard (is a message stale? does it move its watermark?),
+  for every watermark: ``backendtime`` of op-status, ``nics_backendtime``
+  of net-status;
 * when a pending task (``vm.task``) is cleared;
 * the API ``status`` / ``progress`` of a server and the derived
   ``Network.state``.
@@ -137,6 +139,15 @@ def is_stale(event_time, watermark):
     if watermark is None:
         return False
     return event_time < as_utc(watermark)
+
+
+def moves_watermark(event_time, watermark):
+    """Does applying an event at ``event_time`` move ``watermark`` forward?
+
+    Watermarks never go back, and an event at the watermark's own time (a
+    duplicate) leaves it as is, so a redelivered message writes nothing.
+    """
+    return watermark is None or event_time > as_utc(watermark)
 
 
 def bookkeeping_applies(job_id, current_job_id):

@@ -215,6 +215,70 @@ def test_net_status_invalid(world):
         callbacks.handle(net(vm.pk, [{"network": "snf-net-%d" % world["public"].pk}], 5))
 
 
+def at(offset):
+    return datetime.datetime.fromtimestamp(T0 + offset, datetime.UTC)
+
+
+def test_net_status_older_set_after_newer_is_ignored(world, caplog):
+    """Two dispatchers: the NIC set of t=6 is handled before the one of t=5."""
+    public = world["public"]
+    vm = make_vm(world, operstate="STARTED", task=None)
+    newer = net(vm.pk, [nic(public, "aa:00:00:00:00:01", "192.0.2.4")], 6)
+    older = net(vm.pk, [nic(public, "aa:00:00:00:00:01", "192.0.2.3")], 5)
+    assert callbacks.handle(newer) == "applied"
+    with caplog.at_level("INFO", logger="synnefo.logic.callbacks"):
+        assert callbacks.handle(older) == "stale"
+    assert "stale NICs" in caplog.text
+    assert list(vm.nics.values_list("ipv4", flat=True)) == ["192.0.2.4"]
+    assert not ip_available(public, "192.0.2.4") and ip_available(public, "192.0.2.3")
+    assert reload(vm).nics_backendtime == at(6)
+
+
+def test_net_status_duplicate_is_a_no_op(world):
+    public = world["public"]
+    vm = make_vm(world, operstate="STARTED", task=None)
+    msg = net(vm.pk, [nic(public, "aa:00:00:00:00:01", "192.0.2.3")], 5)
+    assert callbacks.handle(msg) == "applied"
+    before = reload(vm)
+    ids = list(vm.nics.values_list("pk", flat=True))
+    assert callbacks.handle(msg) == "unchanged"
+    after = reload(vm)
+    assert (after.updated, after.nics_backendtime) == (before.updated, at(5))
+    assert list(vm.nics.values_list("pk", flat=True)) == ids
+    # a *different* set with the same time is not lost (as for op-status)
+    same_time = net(vm.pk, [nic(public, "aa:00:00:00:00:01", "192.0.2.4")], 5)
+    assert callbacks.handle(same_time) == "applied"
+
+
+def test_net_status_unchanged_set_still_moves_the_watermark(world):
+    """A at t1, A at t3, then B at t2: A (the newest) stays."""
+    public = world["public"]
+    vm = make_vm(world, operstate="STARTED", task=None)
+    set_a = [nic(public, "aa:00:00:00:00:01", "192.0.2.3")]
+    assert callbacks.handle(net(vm.pk, set_a, 1)) == "applied"
+    assert callbacks.handle(net(vm.pk, set_a, 3)) == "unchanged"
+    assert reload(vm).nics_backendtime == at(3)
+    set_b = [nic(public, "aa:00:00:00:00:01", "192.0.2.4")]
+    assert callbacks.handle(net(vm.pk, set_b, 2)) == "stale"
+    assert list(vm.nics.values_list("ipv4", flat=True)) == ["192.0.2.3"]
+
+
+def test_net_status_and_op_status_have_separate_watermarks(world):
+    public = world["public"]
+    vm = make_vm(world, task_job_id=7)
+    callbacks.handle(op(vm.pk, "OP_INSTANCE_CREATE", "success", 7, 10))
+    # the hook's wall clock is earlier than the create's end time: still applied
+    assert callbacks.handle(net(vm.pk, [nic(public, "aa:00:00:00:00:01", "192.0.2.3")], 4)) == "applied"
+    # newer than the last op-status: applied
+    assert callbacks.handle(net(vm.pk, [nic(public, "aa:00:00:00:00:01", "192.0.2.4")], 11)) == "applied"
+    vm = reload(vm)
+    assert list(vm.nics.values_list("ipv4", flat=True)) == ["192.0.2.4"]
+    assert (vm.backendtime, vm.nics_backendtime) == (at(10), at(11))
+    # and the net-status did not push the op watermark: a shutdown at t=10.5 applies
+    assert callbacks.handle(op(vm.pk, "OP_INSTANCE_SHUTDOWN", "success", 8, (10, 500000))) == "applied"
+    assert reload(vm).operstate == "STOPPED"
+
+
 # --- network status ---------------------------------------------------------------
 
 def test_network_lifecycle(world):

@@ -112,6 +112,14 @@ def test_is_stale_strictly_older_only():
     assert not state.is_stale(t, other_tz)
 
 
+def test_moves_watermark_forward_only():
+    t = datetime.datetime(2024, 1, 1, 12, tzinfo=UTC)
+    assert state.moves_watermark(t, None)
+    assert state.moves_watermark(t + datetime.timedelta(microseconds=1), t)
+    assert not state.moves_watermark(t, t)  # a duplicate writes nothing
+    assert not state.moves_watermark(t - datetime.timedelta(seconds=1), t.replace(tzinfo=None))
+
+
 @pytest.mark.parametrize("job,current,expected", [(5, None, True), (5, 5, True), (6, 5, True),
                                                   (4, 5, False), (None, 5, True)])
 def test_bookkeeping_applies(job, current, expected):
