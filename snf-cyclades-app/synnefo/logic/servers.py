@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 FINAL_JOB_STATUSES = ("success", "error", "canceled")
 JOB_FIELDS_CLEARED = {"backendjobid": None, "backendopcode": None, "backendjobstatus": None,
                       "backendlogmsg": None}
+# What submitting a create job is expected to fail with (Ganeti refused it,
+# the backend is offline): answered as ServiceUnavailable. Anything else is a
+# bug or an unwrapped error and propagates unchanged (computeFault).
+SUBMIT_ERRORS = (GanetiApiError, ServiceUnavailable)
 
 
 # --- limits -------------------------------------------------------------
@@ -196,6 +200,7 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
     validation.server_name(name)
     metadata = validation.metadata(metadata)
     personality = validation.personality(personality)
+    password = password or random_password()
 
     with transaction.atomic():
         user = lock_user(userid)
@@ -218,10 +223,6 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
         for key, value in metadata.items():
             VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
 
-    password = password or random_password()
-    nic = {"ip": ip, "network": network_name(network.id)}
-    payload = create_instance_payload(vm, nic, flavor, image, password, personality)
-    log.info("Creating instance %s on %s: %s", instance_name(vm.id), backend, masked(payload))
     # The row is committed; now lock it while the job is submitted and its id
     # stored, so the dispatcher handles the job's first messages only after
     # the job id is recorded (spec 03 §5.6).
@@ -229,10 +230,15 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
     with transaction.atomic():
         locked = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
         try:
-            job_id = get_rapi_client(backend).create_instance(**payload)
-        except (GanetiApiError, ServiceUnavailable) as exc:
+            # A savepoint, so that even a database error here leaves the
+            # transaction usable for the undo.
+            with transaction.atomic():
+                job_id = _submit_create(vm, backend, network, ip, flavor, image, password,
+                                        personality)
+        except Exception as exc:  # any failure: the VM must not stay in BUILD
             failure = exc
-            log.error("Create of %s on %s failed: %s", instance_name(vm.id), backend, exc)
+            log.error("Create of %s on %s failed: %s", instance_name(vm.id), backend, exc,
+                      exc_info=not isinstance(exc, SUBMIT_ERRORS))
             _undo_create(locked, network.id, ip, backend.id if charged else None, size, exc)
         else:
             # Re-read what a dispatcher that did not wait for our lock may have written.
@@ -249,14 +255,29 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
                     locked.task_job_id = job_id
                 fields += ["task", "task_job_id"]
             locked.save(update_fields=fields)
+    if isinstance(failure, SUBMIT_ERRORS):
+        raise ServiceUnavailable("Failed to create server: %s" % failure) from failure
     if failure is not None:
-        raise ServiceUnavailable("Failed to create server: %s" % failure)
+        raise failure  # unchanged, after the undo above is committed
     return locked, password
 
 
+def _submit_create(vm, backend, network, ip, flavor, image, password, personality):
+    """Build the CreateInstance payload and submit it; returns the job id.
+
+    Everything that can fail after the VM row is committed happens here, so
+    that :func:`create` undoes the create whatever the failure.
+    """
+    nic = {"ip": ip, "network": network_name(network.id)}
+    payload = create_instance_payload(vm, nic, flavor, image, password, personality)
+    log.info("Creating instance %s on %s: %s", instance_name(vm.id), backend, masked(payload))
+    return get_rapi_client(backend).create_instance(**payload)
+
+
 def _undo_create(locked, network_id, ip, backend_id, size, exc):
-    """The create job was never submitted: mark the (locked) VM deleted (kept
-    for bookkeeping, never left in BUILD), uncharge the backend, free the IP."""
+    """The create job was never submitted (building or submitting it failed,
+    for any reason): mark the (locked) VM deleted (kept for bookkeeping, never
+    left in BUILD), uncharge the backend, free the IP."""
     with transaction.atomic():
         locked.deleted = True
         locked.operstate = "DESTROYED"

@@ -146,6 +146,37 @@ def test_create_rapi_failure_releases_everything(world, rapi):
     assert rapi.last("create_instance")[2]["nics"][0]["ip"] == "192.0.2.2"
 
 
+def fail_payload(monkeypatch, rapi, exc):
+    def broken(*args, **kwargs):
+        raise exc
+    monkeypatch.setattr(servers, "create_instance_payload", broken)
+
+
+def fail_rapi(monkeypatch, rapi, exc):
+    rapi.fail["create_instance"] = exc
+
+
+@pytest.mark.parametrize("inject", [fail_rapi, fail_payload])
+def test_create_unexpected_failure_undoes_and_propagates(world, rapi, monkeypatch, inject):
+    """A bug or an unwrapped error (not GanetiApiError) after the VM row is
+    committed: the VM is not left in BUILD and the exception reaches the API."""
+    backend = Backend.objects.get()
+    before = (backend.mfree, backend.dfree, backend.pinst_cnt)
+    boom = RuntimeError("connection reset by peer")
+    inject(monkeypatch, rapi, boom)
+    with pytest.raises(RuntimeError) as raised:
+        create(world)
+    assert raised.value is boom  # unchanged, not turned into ServiceUnavailable
+    vm = VirtualMachine.objects.get()
+    assert vm.deleted and vm.operstate == "DESTROYED" and vm.task is None
+    assert "connection reset by peer" in vm.backendlogmsg
+    backend.refresh_from_db()
+    assert (backend.mfree, backend.dfree, backend.pinst_cnt) == before
+    from django.db import transaction
+    with transaction.atomic():
+        assert IPPool.for_network(world["network"]).is_available("192.0.2.2")
+
+
 def make_vm(world, **fields):
     values = {"name": "v", "userid": "alice", "backend": world["backend"], "flavor": world["flavor"],
               "imageid": "img1", "operstate": "STARTED"}
