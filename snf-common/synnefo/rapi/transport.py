@@ -6,6 +6,7 @@ and returns the decoded JSON answer, or raises a ``synnefo.rapi.errors``
 exception.
 """
 
+import html
 import json
 import logging
 import re
@@ -213,10 +214,11 @@ class Transport:
         except ValueError:
             body = None
         if isinstance(body, dict) and ("message" in body or "explain" in body):
-            message = str(body.get("message") or reason)
+            # Ganeti HTML-escapes the texts of its error answers.
+            message = html.unescape(str(body.get("message") or reason))
             explain = body.get("explain")
             if explain:
-                explain = str(explain)
+                explain = html.unescape(str(explain))
                 return "%s: %s" % (message, explain), explain
             return message, None
         text = response.text.strip()

@@ -203,7 +203,6 @@ def _create_network_job(client, network, bnet):
     return client.create_network(
         network_name=network_name(network.id), network=network.subnet, gateway=network.gateway,
         network6=network.subnet6, gateway6=network.gateway6, mac_prefix=bnet.mac_prefix,
-        network_type="public" if network.public else "private",
         conflicts_check=bool(network.public), tags=network_tags(network), add_reserved_ips=None)
 
 

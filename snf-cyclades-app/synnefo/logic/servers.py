@@ -137,7 +137,6 @@ def create_instance_payload(vm, nic, flavor, image, password, personality):
         "nics": [nic],
         "ip_check": False,
         "name_check": False,
-        "dry_run": bool(getattr(settings, "GANETI_DRY_RUN", False)),
         "beparams": {"auto_balance": True, "vcpus": flavor.cpu, "memory": flavor.ram},
         "osparams": osparams,
     })

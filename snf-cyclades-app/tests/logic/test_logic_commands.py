@@ -216,7 +216,7 @@ def test_network_create_public_and_list(run, rapi, world):
     bnets = BackendNetwork.objects.filter(network=net)
     assert list(bnets.values_list("backend_id", flat=True)) == [backend.id]
     body = rapi.last("create_network")[2]
-    assert body["network_type"] == "public" and body["conflicts_check"] is True
+    assert "network_type" not in body and body["conflicts_check"] is True
     assert body["tags"] == ["ip-less-routed"]
     code, out, err = run("network-list", "--public", "--output", "json")
     assert [r["name"] for r in json.loads(out)] == ["public", "pub2"]

@@ -26,7 +26,7 @@ def test_create_private_network(world, rapi, macpool):
     assert body["network_name"] == "snf-net-%d" % net.id
     assert body["network"] == "192.168.1.0/24"
     assert body["mac_prefix"] == bnets[0].mac_prefix
-    assert body["network_type"] == "private"
+    assert "network_type" not in body  # Ganeti 3.0's OpNetworkAdd has no such parameter
     assert body["conflicts_check"] is False
     assert body["tags"] == ["private-filtered", "nfdhcpd"]
     connect = rapi.last("connect_network")

@@ -1,5 +1,7 @@
 """The two kinds of failure the simulator reports, shaped like Ganeti's."""
 
+import html
+
 
 class RapiError(Exception):
     """An HTTP error answer: ``{"code": status, "message": ..., "explain": ...}``."""
@@ -12,7 +14,8 @@ class RapiError(Exception):
         self.headers = headers or {}
 
     def body(self):
-        return {"code": self.status, "message": self.message, "explain": self.explain}
+        # Ganeti's HTTP server HTML-escapes the message of an error answer.
+        return {"code": self.status, "message": html.escape(self.message), "explain": self.explain}
 
 
 class OpError(Exception):

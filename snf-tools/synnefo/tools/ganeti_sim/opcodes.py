@@ -42,6 +42,14 @@ def _typed(body, key, types, what, allow_none=True):
     return value
 
 
+# Ganeti's RAPI fills these opcodes' ``dry_run`` from the ``dry-run`` query
+# argument alone and refuses it in the body (checked on Ganeti 3.0 by
+# tests/contract); the others take either.
+STATIC_DRY_RUN = {"OP_INSTANCE_CREATE", "OP_INSTANCE_REMOVE", "OP_INSTANCE_SHUTDOWN",
+                  "OP_INSTANCE_REBOOT", "OP_NETWORK_ADD", "OP_NETWORK_CONNECT",
+                  "OP_NETWORK_DISCONNECT", "OP_NETWORK_REMOVE"}
+
+
 def _common(body, query, what):
     params = {}
     dry_run = body.get("dry_run")
@@ -76,7 +84,10 @@ def parse_depends(depends, what="depends"):
     return result
 
 
-def _finish(params, common, op_id):
+def _finish(params, common, op_id, body=None):
+    if op_id in STATIC_DRY_RUN and body and "dry_run" in body:
+        raise bad("Can't overwrite static parameters {'dry_run'}",
+                  "Bad request syntax or unsupported method")
     params.update(common)
     params["OP_ID"] = op_id
     return params
@@ -209,14 +220,14 @@ def instance_create(body, query):
         "start": _bool(body, "start", what, True), "tags": list(tags),
         "hotplug": _bool(body, "hotplug", what, False),
     }
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_CREATE")
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_CREATE", body)
 
 
 def instance_remove(name, body, query):
     what = "OP_INSTANCE_REMOVE"
     body = _check_body(body, set(), what)
     params = {"instance_name": name, "ignore_failures": False, "shutdown_timeout": 120}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_REMOVE")
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_REMOVE", body)
 
 
 def instance_startup(name, body, query):
@@ -226,7 +237,7 @@ def instance_startup(name, body, query):
               "ignore_offline_nodes": False, "hvparams": {}, "beparams": {},
               "no_remember": _bool(body, "no_remember", what, False),
               "startup_paused": _bool(body, "startup_paused", what, False)}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_STARTUP")
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_STARTUP", body)
 
 
 def instance_shutdown(name, body, query):
@@ -238,7 +249,7 @@ def instance_shutdown(name, body, query):
     params = {"instance_name": name, "force": _bool(body, "force", what, False),
               "ignore_offline_nodes": False, "timeout": timeout,
               "no_remember": _bool(body, "no_remember", what, False), "admin_state_source": "admin"}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_SHUTDOWN")
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_SHUTDOWN", body)
 
 
 def instance_reboot(name, body, query):
@@ -249,7 +260,7 @@ def instance_reboot(name, body, query):
         raise bad("%s: reboot type must be soft, hard or full, not %r" % (what, reboot_type))
     params = {"instance_name": name, "ignore_secondaries": bool(query.get("ignore_secondaries") == "1"),
               "reboot_type": reboot_type, "shutdown_timeout": 120}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_REBOOT")
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_REBOOT", body)
 
 
 MODIFY_KEYS = {"nics", "disks", "beparams", "hvparams", "os_name", "osparams", "force", "hotplug",
@@ -303,7 +314,7 @@ def instance_set_params(name, body, query):
               "hotplug": _bool(body, "hotplug", what, False),
               "hotplug_if_possible": _bool(body, "hotplug_if_possible", what, False),
               "instance_communication": None}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_SET_PARAMS")
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_SET_PARAMS", body)
 
 
 def instance_rename(name, body, query):
@@ -312,7 +323,7 @@ def instance_rename(name, body, query):
     params = {"instance_name": name, "new_name": _name(body.get("new_name"), what, "new_name"),
               "ip_check": _bool(body, "ip_check", what, False),
               "name_check": _bool(body, "name_check", what, True)}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_RENAME")
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_RENAME", body)
 
 
 def tags_change(op_id, kind, name, tags, query):
@@ -330,13 +341,13 @@ def cluster_set_params(body, query):
     if not isinstance(body, dict):
         raise bad("%s: the request body must be a JSON object" % what)
     params = {key: value for key, value in body.items() if key not in COMMON_PARAMS}
-    return _finish(params, _common(body, query, what), "OP_CLUSTER_SET_PARAMS")
+    return _finish(params, _common(body, query, what), "OP_CLUSTER_SET_PARAMS", body)
 
 
 # -- networks ----------------------------------------------------------------
 
 NETWORK_ADD_KEYS = {"network_name", "network", "gateway", "network6", "gateway6", "mac_prefix",
-                    "add_reserved_ips", "conflicts_check", "tags", "network_type"}
+                    "add_reserved_ips", "conflicts_check", "tags"}
 
 
 def _str_or_none(body, key, what):
@@ -366,9 +377,7 @@ def network_add(body, query):
               "mac_prefix": _str_or_none(body, "mac_prefix", what),
               "add_reserved_ips": _ip_list(body, "add_reserved_ips", what),
               "conflicts_check": _bool(body, "conflicts_check", what, True), "tags": list(tags)}
-    if body.get("network_type") is not None:
-        params["network_type"] = _str_or_none(body, "network_type", what)
-    return _finish(params, _common(body, query, what), "OP_NETWORK_ADD")
+    return _finish(params, _common(body, query, what), "OP_NETWORK_ADD", body)
 
 
 def network_connect(name, body, query):
@@ -382,21 +391,21 @@ def network_connect(name, body, query):
               "network_mode": mode, "network_link": _name(body.get("network_link"), what, "network_link"),
               "network_vlan": _str_or_none(body, "network_vlan", what) or "",
               "conflicts_check": _bool(body, "conflicts_check", what, True)}
-    return _finish(params, _common(body, query, what), "OP_NETWORK_CONNECT")
+    return _finish(params, _common(body, query, what), "OP_NETWORK_CONNECT", body)
 
 
 def network_disconnect(name, body, query):
     what = "OP_NETWORK_DISCONNECT"
     body = _check_body(body, {"group_name"}, what)
     params = {"group_name": _name(body.get("group_name"), what, "group_name"), "network_name": name}
-    return _finish(params, _common(body, query, what), "OP_NETWORK_DISCONNECT")
+    return _finish(params, _common(body, query, what), "OP_NETWORK_DISCONNECT", body)
 
 
 def network_remove(name, body, query):
     what = "OP_NETWORK_REMOVE"
     body = _check_body(body, {"force"}, what)
     params = {"network_name": name, "force": _bool(body, "force", what, False)}
-    return _finish(params, _common(body, query, what), "OP_NETWORK_REMOVE")
+    return _finish(params, _common(body, query, what), "OP_NETWORK_REMOVE", body)
 
 
 def network_set_params(name, body, query):
@@ -409,7 +418,7 @@ def network_set_params(name, body, query):
               "mac_prefix": _str_or_none(body, "mac_prefix", what),
               "add_reserved_ips": _ip_list(body, "add_reserved_ips", what),
               "remove_reserved_ips": _ip_list(body, "remove_reserved_ips", what)}
-    return _finish(params, _common(body, query, what), "OP_NETWORK_SET_PARAMS")
+    return _finish(params, _common(body, query, what), "OP_NETWORK_SET_PARAMS", body)
 
 
 def summary(op_input):

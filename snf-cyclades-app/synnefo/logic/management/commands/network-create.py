@@ -51,5 +51,6 @@ class Command(BaseCommand):
                           % (network.id, network.name, network.subnet, network.link, network.mac_prefix))
         for backend_id, error in sorted(results.items()):
             if error:
-                self.stderr.write("Backend %s: Ganeti jobs not submitted: %s (reconcile-networks "
-                                  "will create it)" % (backend_id, error))
+                self.stderr.write("Backend %s: Ganeti jobs not submitted: %s (the network stays "
+                                  "PENDING there: fix the cause, then network-remove it and create "
+                                  "it again)" % (backend_id, error))
