@@ -9,6 +9,9 @@ import requests
 from synnefo.rapi import GanetiApiError, GanetiNotFound
 from synnefo.tools.ganeti_sim.testing import READER, SimProcess
 
+# a version-1 create body (Ganeti 3.0 wants the mode)
+V1 = {"__version__": 1, "mode": "create"}
+
 pytestmark = pytest.mark.slow
 
 # Keys of the answers captured from a real Ganeti 3.0 (shared/ganeti/samples).
@@ -361,10 +364,10 @@ def test_authentication(sim):
 
 @pytest.mark.parametrize("method,path,body,status,words", [
     ("POST", "/2/instances", {"name": "x", "disk_template": "diskless", "os": "noop"}, 400, "version"),
-    ("POST", "/2/instances", {"__version__": 1, "name": "x", "disk_template": "diskless", "os": "noop",
+    ("POST", "/2/instances", {**V1, "name": "x", "disk_template": "diskless", "os": "noop",
                               "bogus": 1}, 400, "bogus"),
-    ("POST", "/2/instances", {"__version__": 1, "disk_template": "diskless", "os": "noop"}, 400, "'name'"),
-    ("POST", "/2/instances", {"__version__": 1, "name": "x", "disk_template": "diskless", "os": "noop",
+    ("POST", "/2/instances", {**V1, "disk_template": "diskless", "os": "noop"}, 400, "'name'"),
+    ("POST", "/2/instances", {**V1, "name": "x", "disk_template": "diskless", "os": "noop",
                               "disks": [{"size": "big"}]}, 400, "disk size"),
     ("POST", "/2/instances", "not json", 400, "JSON"),
     ("PUT", "/2/instances/x/shutdown", {"timeout": "soon"}, 400, "timeout"),

@@ -30,9 +30,9 @@ def test_state_survives_restart(tmp_path):
         net = client.create_network(network_name="snf-net-1", network="192.0.2.0/24", gateway="192.0.2.1")
         connect = client.connect_network("snf-net-1", "default", "bridged", "br0",
                                          depends=[[net, ["success"]]])
+        assert client.wait_for_job(connect, 10) == "success"   # a NIC needs a connected network
         job = client.create_instance(name="snf-1", os="snf-image+default", disk_template="diskless",
                                      nics=[{"ip": "pool", "network": "snf-net-1"}], tags=["a"])
-        assert client.wait_for_job(connect, 10) == "success"
         assert client.wait_for_job(job, 10) == "success"
         assert client.wait_for_job(client.shutdown_instance("snf-1"), 10) == "success"
         before = client.get_instance("snf-1")

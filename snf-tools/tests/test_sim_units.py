@@ -9,6 +9,9 @@ from synnefo.tools.ganeti_sim.executor import operation_for
 from synnefo.tools.ganeti_sim.failures import FailRule
 from synnefo.tools.ganeti_sim.runtime import RuntimeConfig
 
+# a version-1 create body (Ganeti 3.0 wants the mode)
+V1 = {"__version__": 1, "mode": "create"}
+
 
 @pytest.fixture()
 def cluster(tmp_path):
@@ -23,13 +26,13 @@ def execute(cluster, op):
 
 
 def create_op(name, **extra):
-    body = {"__version__": 1, "name": name, "os": "snf-image+default", "disk_template": "diskless"}
+    body = {**V1, "name": name, "os": "snf-image+default", "disk_template": "diskless"}
     body.update(extra)
     return opcodes.instance_create(body, {})
 
 
 def test_create_defaults_and_dry_run_flag():
-    op = opcodes.instance_create({"__version__": 1, "name": "snf-1", "os": "noop", "disk_template": "plain",
+    op = opcodes.instance_create({**V1, "name": "snf-1", "os": "noop", "disk_template": "plain",
                                   "disks": [{"size": 1024}], "beparams": {"memory": 512}}, {"dry-run": "1"})
     assert op["OP_ID"] == "OP_INSTANCE_CREATE" and list(op)[-1] == "OP_ID"
     assert op["beparams"] == {"maxmem": 512, "minmem": 512} and op["start"] is True
@@ -37,14 +40,14 @@ def test_create_defaults_and_dry_run_flag():
 
 
 @pytest.mark.parametrize("body,words", [
-    ({"__version__": 1, "name": "x", "disk_template": "diskless", "os": "noop", "beparams": {"memory": 0}},
+    ({**V1, "name": "x", "disk_template": "diskless", "os": "noop", "beparams": {"memory": 0}},
      "positive"),
-    ({"__version__": 1, "name": "x", "disk_template": "diskless", "os": "noop", "nics": [{"ip": 5}]},
+    ({**V1, "name": "x", "disk_template": "diskless", "os": "noop", "nics": [{"ip": 5}]},
      "string"),
-    ({"__version__": 1, "name": "x", "disk_template": "diskless", "os": "noop", "start": "yes"}, "boolean"),
-    ({"__version__": 1, "name": "x", "disk_template": "diskless", "os": "noop", "depends": [[-1, []]]},
+    ({**V1, "name": "x", "disk_template": "diskless", "os": "noop", "start": "yes"}, "boolean"),
+    ({**V1, "name": "x", "disk_template": "diskless", "os": "noop", "depends": [[-1, []]]},
      "relative"),
-    ({"__version__": 1, "name": "x", "disk_template": "diskless"}, "'os'"),
+    ({**V1, "name": "x", "disk_template": "diskless"}, "'os'"),
     ([], "JSON object"),
 ])
 def test_create_bad_bodies(body, words):

@@ -138,8 +138,11 @@ class GanetiRapiClient:
         return self._get("/instances/%s" % _seg(name))
 
     def create_instance(self, **body):
+        """POST /2/instances (request version 1); ``mode`` defaults to
+        ``create``: Ganeti 3.0 refuses a body without it."""
         body = dict(body)
         body["__version__"] = 1
+        body.setdefault("mode", "create")
         return self._submit("POST", "/instances", body=body)
 
     def delete_instance(self, name):

@@ -15,7 +15,10 @@ operator's ``snf-manage``) shares. It
    ``var/quickstart.json``,
 
 and stops everything cleanly on Ctrl-C or SIGTERM. The same wiring runs on
-PostgreSQL and RabbitMQ by settings alone (``--conf FILE`` adds a conf file).
+PostgreSQL and RabbitMQ by settings alone (``--conf FILE`` adds a conf file),
+and against a real Ganeti cluster instead of the simulator (``--ganeti
+STATE_FILE``, the state file ``ci/real-ganeti.sh up`` writes; ``make
+run-ganeti``).
 
 The :class:`Deployment` class is also what the end-to-end tests use.
 """
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -37,10 +41,46 @@ SIM_NODE = "node1.sim.cyclades.local"
 # Backends are reached at their cluster name: the simulator's must resolve here.
 SIM_CLUSTER = "127.0.0.1"
 HOOK_OPS = ("add", "start", "reboot", "stop", "modify")
+# Ganeti ignores hook files whose names contain dots.
+HOOK_NAME = "snf-ganeti-hook"
+SIM_PUBLIC_SUBNET = ("10.0.0.0/24", "10.0.0.1")
+# A real cluster's public network: a documentation range, never routed anywhere.
+REAL_PUBLIC_SUBNET = ("203.0.113.0/24", "203.0.113.1")
+REAL_GANETI_STATE = "/run/snf-real-ganeti.env"
 
 
 class QuickstartError(Exception):
     pass
+
+
+def read_ganeti_state(path):
+    """The ``KEY=VALUE`` state file of ``ci/real-ganeti.sh up`` as a cluster
+    description (the keys :class:`Deployment` uses for any Ganeti)."""
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise QuickstartError(f"cannot read the Ganeti state file {path}: {exc.strerror} "
+                              "(bring a cluster up with `ci/real-ganeti.sh up`)")
+    values = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    try:
+        return {"cluster_name": values["SNF_GANETI_CLUSTER"],
+                "port": int(values["SNF_GANETI_RAPI_PORT"]),
+                "user": values["SNF_GANETI_RAPI_USER"],
+                "password": values["SNF_GANETI_RAPI_PASSWORD"],
+                "fingerprint": values["SNF_GANETI_RAPI_FINGERPRINT"],
+                "node": values["SNF_GANETI_NODE"],
+                "os": values["SNF_GANETI_OS"],
+                "queue_dir": values["SNF_GANETI_QUEUE_DIR"],
+                "hooks_dir": values["SNF_GANETI_HOOKS_DIR"],
+                "bridge": values["SNF_GANETI_BRIDGE"],
+                "read_user": values["SNF_GANETI_RAPI_READ_USER"],
+                "read_password": values["SNF_GANETI_RAPI_READ_PASSWORD"],
+                "url": "https://%s:%s" % (values["SNF_GANETI_CLUSTER"], values["SNF_GANETI_RAPI_PORT"]),
+                "real": True}
+    except (KeyError, ValueError) as exc:
+        raise QuickstartError(f"{path} is not a Ganeti state file of ci/real-ganeti.sh: "
+                              f"bad or missing {exc}")
 
 
 def _bin_dir():
@@ -62,11 +102,12 @@ class Deployment:
 
     ``extra_conf``: Python text appended as ``90-extra.conf`` (e.g. PostgreSQL
     ``DATABASES`` and RabbitMQ ``AMQP_HOSTS``). ``sim_args``: extra options of
-    the simulator (durations, failure rules).
+    the simulator (durations, failure rules). ``ganeti``: a real cluster
+    (:func:`read_ganeti_state`) to use instead of starting the simulator.
     """
 
     def __init__(self, base_dir, api_port=8000, extra_conf="", sim_args=(), dispatchers=2,
-                 prefix_id="snf-", log=print):
+                 prefix_id="snf-", log=print, ganeti=None):
         self.base = os.path.abspath(base_dir)
         self.api_port = api_port
         self.extra_conf = extra_conf
@@ -74,6 +115,8 @@ class Deployment:
         self.dispatchers = dispatchers
         self.prefix_id = prefix_id
         self.log = log
+        # The Ganeti cluster in use: the real one given, or the simulator once started.
+        self.cluster = ganeti
         self.bin = _bin_dir()
         self.settings_dir = os.path.join(self.base, "settings")
         self.log_dir = os.path.join(self.base, "log")
@@ -122,9 +165,9 @@ SECRET_KEY = {s["secret_key"]!r}
 SECRET_ENCRYPTION_KEY = {s["encryption_key"]!r}
 APP_INSTALL_URL = "http://127.0.0.1:{self.api_port}"
 API_ROOT_URL = APP_INSTALL_URL + "/api"
-# snf-ganeti-hook publishes only on the Ganeti master: the simulator's one node.
-GANETI_HOOK_NODE_NAME = {SIM_NODE!r}
-'''
+# snf-ganeti-hook publishes only on the Ganeti master: the cluster's one node.
+GANETI_HOOK_NODE_NAME = {self.node!r}
+''' + self._real_ganeti_conf()
         with open(os.path.join(self.settings_dir, "50-quickstart.conf"), "w") as handle:
             handle.write(conf)
         extra = os.path.join(self.settings_dir, "90-extra.conf")
@@ -134,15 +177,50 @@ GANETI_HOOK_NODE_NAME = {SIM_NODE!r}
         elif os.path.exists(extra):
             os.unlink(extra)
 
-    def write_hooks(self):
-        hook = os.path.join(self.bin, "snf-ganeti-hook")
+    @property
+    def real(self):
+        return bool(self.cluster and self.cluster.get("real"))
+
+    @property
+    def node(self):
+        return self.cluster["node"] if self.real else SIM_NODE
+
+    def _real_ganeti_conf(self):
+        if not self.real:
+            return ""
+        # One node: Ganeti's default iallocator refuses (N+1), so name the node;
+        # the fake hypervisor has no serial_console parameter.
+        return f'''# A real Ganeti cluster (ci/real-ganeti.sh): fake hypervisor, one node.
+GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
+                                "wait_for_sync": False, "pnode": {self.node!r}}}
+'''
+
+    def write_hooks(self, hooks_dir):
+        """``snf-ganeti-hook`` in the instance post-hook directories under
+        ``hooks_dir``: a wrapper naming this deployment's settings, since
+        Ganeti gives hooks an environment of its own."""
+        hook = os.path.join(self.bin, HOOK_NAME)
         for op in HOOK_OPS:
-            d = os.path.join(self.hooks_dir, f"instance-{op}-post.d")
+            d = os.path.join(hooks_dir, f"instance-{op}-post.d")
             os.makedirs(d, exist_ok=True)
-            link = os.path.join(d, "snf-ganeti-hook")
-            if os.path.lexists(link):
-                os.unlink(link)
-            os.symlink(hook, link)
+            path = os.path.join(d, HOOK_NAME)
+            with open(path + ".tmp", "w") as handle:
+                handle.write(f"#!/bin/sh\n# Written by snf-quickstart for {self.base}.\n"
+                             f"SYNNEFO_SETTINGS_DIR={shlex.quote(self.settings_dir)} "
+                             f"exec {shlex.quote(hook)} \"$@\"\n")
+            os.chmod(path + ".tmp", 0o755)
+            os.replace(path + ".tmp", path)
+
+    def remove_hooks(self, hooks_dir):
+        for op in HOOK_OPS:
+            path = os.path.join(hooks_dir, f"instance-{op}-post.d", HOOK_NAME)
+            try:
+                with open(path) as handle:
+                    ours = self.base in handle.read()
+                if ours:
+                    os.unlink(path)
+            except OSError:
+                pass
 
     # -- commands ----------------------------------------------------------------
     def manage(self, *args, check=True):
@@ -227,7 +305,7 @@ GANETI_HOOK_NODE_NAME = {SIM_NODE!r}
         sim_json = os.path.join(self.sim_dir, "sim.json")
         if os.path.exists(sim_json):
             os.unlink(sim_json)
-        self.write_hooks()
+        self.write_hooks(self.hooks_dir)
         args = [os.path.join(self.bin, "snf-ganeti-sim"), "--state-dir", self.sim_dir,
                 "--listen", "127.0.0.1", "--port", "0", "--cluster-name", SIM_CLUSTER,
                 "--node-name", SIM_NODE,
@@ -246,36 +324,47 @@ GANETI_HOOK_NODE_NAME = {SIM_NODE!r}
                         return None
             return None
         sim = _wait_for(ready, 30, "the Ganeti simulator")
-        self.info.update(rapi=sim["url"], rapi_user="cyclades", rapi_password=s["rapi_password"])
         self.sim = sim
+        self.cluster = {"cluster_name": sim["cluster_name"], "port": sim["port"], "user": "cyclades",
+                        "password": s["rapi_password"], "fingerprint": sim["fingerprint"],
+                        "node": SIM_NODE, "queue_dir": os.path.join(self.sim_dir, "queue"),
+                        "url": sim["url"], "real": False}
         return sim
 
+    def start_cluster(self):
+        """Start the simulator, or hook this deployment into the real cluster."""
+        if self.real:
+            self.write_hooks(self.cluster["hooks_dir"])
+        else:
+            self.start_simulator()
+        c = self.cluster
+        self.info.update(rapi=c["url"], rapi_user=c["user"], rapi_password=c["password"])
+
     def register_backend(self):
-        sim = self.sim
+        c = self.cluster
         backends = self._manage_json("backend-list")
-        existing = [b for b in backends if b.get("clustername") == sim["cluster_name"]]
-        s = self._secrets()
+        existing = [b for b in backends if b.get("clustername") == c["cluster_name"]]
         if existing:
             backend_id = str(existing[0]["id"])
-            self.manage("backend-modify", backend_id, "--port", str(sim["port"]),
-                        "--fingerprint", sim["fingerprint"], "--undrained", "--online")
+            self.manage("backend-modify", backend_id, "--port", str(c["port"]),
+                        "--fingerprint", c["fingerprint"], "--undrained", "--online")
         else:
-            self.manage("backend-add", "--clustername", sim["cluster_name"], "--port", str(sim["port"]),
-                        "--user", "cyclades", "--pass", s["rapi_password"],
-                        "--fingerprint", sim["fingerprint"], "--undrained")
+            self.manage("backend-add", "--clustername", c["cluster_name"], "--port", str(c["port"]),
+                        "--user", c["user"], "--pass", c["password"],
+                        "--fingerprint", c["fingerprint"], "--undrained")
             backend_id = str(self._manage_json("backend-list")[0]["id"])
         networks = self._manage_json("network-list")
         if not any(n.get("public") in (True, "yes") for n in networks):
+            subnet, gateway = REAL_PUBLIC_SUBNET if self.real else SIM_PUBLIC_SUBNET
             self.manage("network-create", "--name", "public", "--public", "--backend-id", backend_id,
-                        "--subnet", "10.0.0.0/24", "--gateway", "10.0.0.1",
-                        "--type", "PUBLIC_ROUTED")
+                        "--subnet", subnet, "--gateway", gateway, "--type", "PUBLIC_ROUTED")
         self.manage("backend-update-status", "--older-than", "0")
         self.backend_id = backend_id
 
     def start_update_path(self):
         self.spawn("eventd", [os.path.join(self.bin, "snf-ganeti-eventd"), "--foreground",
-                              "--queue-dir", os.path.join(self.sim_dir, "queue"),
-                              "--cluster-name", self.sim["cluster_name"],
+                              "--queue-dir", self.cluster["queue_dir"],
+                              "--cluster-name", self.cluster["cluster_name"],
                               "--state-file", self.path("eventd.state")])
         for i in range(1, self.dispatchers + 1):
             self.spawn(f"dispatcher-{i}", [os.path.join(self.bin, "snf-dispatcher"), "--foreground"])
@@ -300,7 +389,7 @@ GANETI_HOOK_NODE_NAME = {SIM_NODE!r}
     def start(self):
         self.write_settings()
         self.prepare_database()
-        self.start_simulator()
+        self.start_cluster()
         self.register_backend()
         self.start_update_path()
         self.start_api()
@@ -322,6 +411,8 @@ GANETI_HOOK_NODE_NAME = {SIM_NODE!r}
                 proc.wait()
         statuses = {name: proc.returncode for name, proc in self.processes}
         self.processes = []
+        if self.real:
+            self.remove_hooks(self.cluster["hooks_dir"])
         return statuses
 
 
@@ -338,6 +429,10 @@ def parse_args(argv):
                              "(e.g. PostgreSQL DATABASES and RabbitMQ AMQP_HOSTS); repeatable")
     parser.add_argument("--sim-arg", action="append", default=[],
                         help="extra option for snf-ganeti-sim, e.g. --sim-arg=--job-duration=0.5")
+    parser.add_argument("--ganeti", metavar="STATE_FILE", nargs="?", const=REAL_GANETI_STATE,
+                        help="use the real Ganeti cluster described by this state file (written by "
+                             "`ci/real-ganeti.sh up`, default /run/snf-real-ganeti.env) instead of "
+                             "starting the simulator")
     parser.add_argument("--reset", action="store_true",
                         help="delete the deployment directory first (database, broker, simulator state)")
     return parser.parse_args(argv)
@@ -353,9 +448,15 @@ def main(argv=None):
         except OSError as exc:
             print(f"snf-quickstart: cannot read {path}: {exc.strerror}", file=sys.stderr)
             return 2
+    try:
+        ganeti = read_ganeti_state(args.ganeti) if args.ganeti else None
+    except QuickstartError as exc:
+        print(f"snf-quickstart: {exc}", file=sys.stderr)
+        return 2
     if args.reset and os.path.isdir(args.dir):
         shutil.rmtree(args.dir)
-    deployment = Deployment(args.dir, api_port=args.port, extra_conf=extra, sim_args=args.sim_arg)
+    deployment = Deployment(args.dir, api_port=args.port, extra_conf=extra, sim_args=args.sim_arg,
+                            ganeti=ganeti)
     stopping = []
 
     def on_signal(signum, frame):
@@ -368,7 +469,7 @@ def main(argv=None):
 Cyclades is running.
   API:          {info['api']}
   Token:        {info['token']}
-  Ganeti RAPI:  {info['rapi']} (simulator, user {info['rapi_user']})
+  Ganeti RAPI:  {info['rapi']} ({'real Ganeti' if deployment.real else 'simulator'}, user {info['rapi_user']})
   snf-manage:   SYNNEFO_SETTINGS_DIR={info['settings_dir']} .venv/bin/snf-manage ...
   Logs:         {deployment.log_dir}/
   Details:      {deployment.path('quickstart.json')}

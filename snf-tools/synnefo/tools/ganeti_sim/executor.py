@@ -533,9 +533,25 @@ class NetworkConnect(Operation):
     hooks_path = "network-connect"
 
     def check(self):
-        _network(self.cluster, self.op["network_name"])
+        net = _network(self.cluster, self.op["network_name"])
         if self.op["group_name"] != GROUP_NAME:
             raise prereq("Group '%s' not found" % self.op["group_name"], "unknown_entity")
+        if self.op["conflicts_check"] and self._conflicting_nics(net):
+            # As Ganeti: any NIC of an instance of the group whose IP lies in the
+            # network, on whatever network it is (seen on Ganeti 3.0).
+            raise prereq("Conflicting IP addresses found;  remove/modify the corresponding "
+                         "network interfaces", "wrong_state")
+
+    def _conflicting_nics(self, net):
+        subnet = ipaddress.ip_network(net["network"])
+        found = []
+        for inst in self.cluster.instances.values():
+            for index, nic in enumerate(inst["nics"]):
+                if nic.get("ip") and ipaddress.ip_address(nic["ip"]) in subnet:
+                    self.log("Conflicting IP address: instance %s NIC %d (%s)"
+                             % (inst["name"], index, nic["ip"]))
+                    found.append((inst["name"], index))
+        return found
 
     def apply(self):
         net = self.cluster.networks[self.op["network_name"]]

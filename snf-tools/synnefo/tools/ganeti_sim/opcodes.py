@@ -181,7 +181,10 @@ def instance_create(body, query):
     if body.get("__version__") != 1:
         raise bad("Unsupported request body version %r (this RAPI accepts __version__: 1)"
                   % (body.get("__version__"),))
-    if body.get("mode", "create") != "create":
+    if "mode" not in body:       # Ganeti 3.0 has no default for it
+        raise bad("Invalid body parameters: (\"Parameter '%s.mode' fails validation\", 'wrong_input')"
+                  % what)
+    if body["mode"] != "create":
         raise bad("%s: only mode 'create' is supported, not %r" % (what, body.get("mode")))
     name = _name(body.get("name"), what)
     os_type = body.get("os") or body.get("os_type")
