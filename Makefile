@@ -1,6 +1,9 @@
 # Cyclades: one Makefile for the whole tree.
 #   make run    install into .venv (if needed) and start the whole system on this machine
 #   make test   install into .venv (if needed) and run the whole test suite (+ lint, docs)
+#   make test-ganeti  the contract suite and the lifecycle against a real Ganeti (root; installs
+#               Debian's ganeti, runs it in a network namespace: ci/real-ganeti.sh)
+#   make run-ganeti   `make run` against that real cluster instead of the simulator
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -8,7 +11,7 @@ BIN    := $(VENV)/bin
 PACKAGES := snf-common snf-webproject snf-cyclades-app snf-cyclades-gtools snf-tools
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run test test-sqlite test-postgres lint docs bench clean
+.PHONY: venv run run-ganeti test test-ganeti lint docs bench clean
 
 venv: $(STAMP)
 
@@ -24,6 +27,13 @@ run: venv
 
 test: venv lint docs
 	bash ci/run-tests.sh
+
+test-ganeti: venv
+	bash ci/test-ganeti.sh
+
+run-ganeti: venv
+	bash ci/real-ganeti.sh up
+	$(BIN)/snf-quickstart --dir var/ganeti --ganeti
 
 lint: venv
 	$(BIN)/ruff check .

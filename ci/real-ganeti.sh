@@ -12,10 +12,8 @@
 #   ci/real-ganeti.sh install            apt-get install ganeti (no recommends)
 #   ci/real-ganeti.sh up                 install if needed, namespace, OS definition, cluster,
 #                                        RAPI users; writes the state file and prints it
-#   ci/real-ganeti.sh hooks-install BIN SETTINGS_DIR
-#                                        snf-ganeti-hook (BIN/snf-ganeti-hook with that settings
-#                                        directory) in instance-{add,modify,reboot,start,stop}-post.d
-#   ci/real-ganeti.sh hooks-remove       remove what hooks-install put there
+#   ci/real-ganeti.sh hooks-remove       remove the snf-ganeti-hook wrappers that a deployment
+#                                        (snf-quickstart --ganeti) left in the hook directories
 #   ci/real-ganeti.sh status             daemons and a RAPI answer
 #   ci/real-ganeti.sh exec CMD...        run CMD inside the namespace (gnt-* commands need it)
 #   ci/real-ganeti.sh down               remove instances and networks, destroy the cluster,
@@ -42,7 +40,7 @@ HOST_DEV=$NS-h
 NODE_DEV=$NS-g
 HOSTS_TAG="# snf-real-ganeti $NS"
 HOOK_OPS="add modify reboot start stop"
-HOOK_NAME=snf-ganeti-hook        # Ganeti ignores hook files whose names contain dots
+HOOK_NAME=snf-ganeti-hook        # what snf-quickstart --ganeti installs in instance-*-post.d
 RAPI_USERS=/var/lib/ganeti/rapi/users
 
 SHORT=$(hostname -s)
@@ -230,27 +228,6 @@ up() {
   cat "$STATE"
 }
 
-hooks_install() {
-  local bin=${1:?usage: hooks-install BIN_DIR SETTINGS_DIR} settings=${2:?usage: hooks-install BIN_DIR SETTINGS_DIR}
-  bin=$(cd "$bin" && pwd); settings=$(cd "$settings" && pwd)
-  [ -x "$bin/$HOOK_NAME" ] || die "$bin/$HOOK_NAME is not an executable"
-  local op dir
-  for op in $HOOK_OPS; do
-    dir=/etc/ganeti/hooks/instance-$op-post.d
-    mkdir -p "$dir"
-    cat > "$dir/$HOOK_NAME.tmp" <<EOF
-#!/bin/sh
-# Installed by Cyclades' ci/real-ganeti.sh hooks-install: publishes the instance's NICs.
-SYNNEFO_SETTINGS_DIR='$settings'
-export SYNNEFO_SETTINGS_DIR
-exec '$bin/$HOOK_NAME' "\$@"
-EOF
-    chmod 755 "$dir/$HOOK_NAME.tmp"
-    mv "$dir/$HOOK_NAME.tmp" "$dir/$HOOK_NAME"
-  done
-  say "snf-ganeti-hook installed for instance-{${HOOK_OPS// /,}}-post (settings $settings)"
-}
-
 hooks_remove() {
   local op
   for op in $HOOK_OPS; do rm -f "/etc/ganeti/hooks/instance-$op-post.d/$HOOK_NAME"; done
@@ -297,11 +274,10 @@ down() {
 case "${1:-}" in
   install) install_ganeti ;;
   up) up ;;
-  hooks-install) shift; hooks_install "$@" ;;
   hooks-remove) hooks_remove ;;
   status) status ;;
   exec) shift; exec ip netns exec "$NS" "$@" ;;
   down) down ;;
   can-run) why=$(can_run) || { echo "$why"; exit 1; } ;;
-  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -17,6 +17,8 @@ from synnefo.tools.ganeti_sim.testing import READER, WRITER, SimProcess
 from synnefo.tools.quickstart import REAL_GANETI_STATE, QuickstartError, read_ganeti_state
 
 TARGETS = ["simulator", "ganeti"]
+# Seen in a hook's environment only where the hook inherits the test's (the simulator's do).
+os.environ["SNF_CONTRACT_MARKER"] = "1"
 SIM_NODE = "node1.contract.test"
 SIM_CLUSTER = "cluster.contract.test"
 

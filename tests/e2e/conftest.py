@@ -3,7 +3,11 @@
 The default stack is SQLite + the file-system broker. Where PostgreSQL and
 RabbitMQ answer on 127.0.0.1, the same tests run a second time on them
 (``stack`` parameter), each deployment with its own database, exchange and
-queue prefix so that runs never meet.
+queue prefix so that runs never meet. Where a real Ganeti cluster is up
+(``ci/real-ganeti.sh up``, as ``make test-ganeti`` does) they run a third
+time against it instead of the simulator (``real_ganeti``: SQLite and the
+file-system broker, which the hook reaches from inside Ganeti's network
+namespace).
 """
 
 import importlib.util
@@ -15,7 +19,8 @@ import time
 
 import pytest
 import requests
-from synnefo.tools.quickstart import Deployment
+from synnefo.rapi import GanetiRapiClient
+from synnefo.tools.quickstart import REAL_GANETI_STATE, Deployment, QuickstartError, read_ganeti_state
 
 SIM_ARGS = ["--job-duration", "0.3"]
 
@@ -59,7 +64,19 @@ def _drop_database(db):
                     f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], capture_output=True)
 
 
-STACKS = ["sqlite-filesystem", "postgres-rabbitmq"]
+STACKS = ["sqlite-filesystem", "postgres-rabbitmq", "real_ganeti"]
+# Disk templates the real cluster enables (ci/real-ganeti.sh); the simulator takes any.
+REAL_GANETI_TEMPLATES = ("file", "diskless")
+
+
+def real_ganeti_cluster():
+    path = os.environ.get("SNF_REAL_GANETI_STATE", REAL_GANETI_STATE)
+    if not os.path.exists(path):
+        pytest.skip(f"no real Ganeti cluster ({path} is missing: `make test-ganeti` brings one up)")
+    try:
+        return read_ganeti_state(path)
+    except QuickstartError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(params=STACKS, scope="module")
@@ -68,13 +85,14 @@ def deployment(request, tmp_path_factory):
     tag = secrets.token_hex(3)
     db = None
     extra = ""
+    ganeti = real_ganeti_cluster() if stack == "real_ganeti" else None
     if stack == "postgres-rabbitmq":
         if not (answers(5432) and answers(5672)):
             pytest.skip("PostgreSQL and RabbitMQ do not both answer on 127.0.0.1")
         db, extra = _postgres_rabbitmq_conf(tag)
     base = tmp_path_factory.mktemp(f"e2e-{stack}")
     dep = Deployment(base, api_port=free_port(), extra_conf=extra, sim_args=SIM_ARGS,
-                     prefix_id=f"e{tag}-", log=lambda *a: None)
+                     prefix_id=f"e{tag}-", log=lambda *a: None, ganeti=ganeti)
     try:
         dep.start()
     except Exception:
@@ -86,10 +104,34 @@ def deployment(request, tmp_path_factory):
             _drop_database(db)
         raise
     dep.stack = stack
+    dep.disk_templates = REAL_GANETI_TEMPLATES if ganeti else None
     yield dep
     dep.stop()
+    if ganeti:
+        remove_from_cluster(dep)
     if db:
         _drop_database(db)
+
+
+def rapi_client(deployment):
+    """A RAPI client of the deployment's Ganeti (the simulator or the real one)."""
+    c = deployment.cluster
+    return GanetiRapiClient(c["cluster_name"], c["port"], c["user"], c["password"],
+                            fingerprint=c["fingerprint"])
+
+
+def remove_from_cluster(deployment, timeout=120):
+    """A shared real cluster keeps nothing of a finished deployment: its
+    instances, then its networks (disconnected first)."""
+    with rapi_client(deployment) as client:
+        for name in client.get_instances():
+            if name.startswith(deployment.prefix_id):
+                client.wait_for_job(client.delete_instance(name), timeout)
+        for name in client.get_networks():
+            if name.startswith(deployment.prefix_id):
+                for group in client.get_groups():
+                    client.wait_for_job(client.disconnect_network(name, group), timeout)
+                client.wait_for_job(client.delete_network(name), timeout)
 
 
 class Api:
@@ -97,6 +139,7 @@ class Api:
 
     def __init__(self, deployment):
         self.base = deployment.info["api"].rstrip("/")
+        self.disk_templates = deployment.disk_templates
         self.session = requests.Session()
         self.session.headers["X-Auth-Token"] = deployment.info["token"]
 
@@ -117,8 +160,17 @@ class Api:
         assert r.status_code == 200, r.text
         return r.json()["server"]
 
+    def flavor(self, usable=True):
+        """A flavor whose disk template the backend enables (or, ``usable=False``, does not)."""
+        flavors = self.get("/flavors/detail").json()["flavors"]["values"]
+        for flavor in flavors:
+            enabled = self.disk_templates is None or flavor["SNF:disk_template"] in self.disk_templates
+            if enabled == usable:
+                return flavor["id"]
+        raise AssertionError(f"no {'usable' if usable else 'unusable'} flavor among {flavors}")
+
     def create_server(self, name="e2e", flavor=None, image=None):
-        flavor = flavor or self.get("/flavors").json()["flavors"]["values"][0]["id"]
+        flavor = flavor or self.flavor()
         image = image or self.get("/images").json()["images"]["values"][0]["id"]
         r = self.post("/servers", {"server": {"name": name, "imageRef": image, "flavorRef": flavor}})
         assert r.status_code == 202, r.text
@@ -140,6 +192,12 @@ class Api:
                 return last
             time.sleep(0.1)
         raise AssertionError(f"server {server_id} did not reach {status} in {timeout} s: {last}")
+
+
+@pytest.fixture
+def rapi(deployment):
+    with rapi_client(deployment) as client:
+        yield client
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import subprocess
 import time
 
 import pytest
-import requests
 
 pytestmark = pytest.mark.slow
 
@@ -25,15 +24,7 @@ def restart_rabbitmq(ctl):
     subprocess.run([ctl, "start_app"], check=True, capture_output=True, timeout=120)
 
 
-def sim_instances(deployment):
-    sim = deployment.sim
-    auth = (deployment.info["rapi_user"], deployment.info["rapi_password"])
-    r = requests.get(sim["url"] + "/2/instances?bulk=1", auth=auth, verify=sim["cert"], timeout=10)
-    r.raise_for_status()
-    return {i["name"]: i for i in r.json()}
-
-
-def test_dispatcher_killed_and_broker_restarted(api, deployment):
+def test_dispatcher_killed_and_broker_restarted(api, deployment, rapi):
     # Decide whether the broker can be restarted before doing anything: a skip
     # after the kill would leave the module's deployment one dispatcher short.
     ctl = None
@@ -60,7 +51,7 @@ def test_dispatcher_killed_and_broker_restarted(api, deployment):
         api.action(sid, {"shutdown": {}})
     for sid in ids[:3]:
         api.wait_status(sid, "STOPPED", timeout=60)
-    instances = sim_instances(deployment)
+    instances = {i["name"]: i for i in rapi.get_instances(bulk=True)}
     for sid in ids:
         name = f"{deployment.prefix_id}{sid}"
         expected = "STOPPED" if sid in ids[:3] else "ACTIVE"
