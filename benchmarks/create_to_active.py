@@ -1,0 +1,470 @@
+"""POST /servers to ACTIVE for N concurrent creates, against the simulator alone.
+
+Stack: the whole system as ``make run`` starts it
+(``synnefo.tools.quickstart.Deployment``) in a temporary directory on a free
+port: the Ganeti simulator (``--job-duration 0.3`` as in the e2e tests, node
+sized for the run), snf-ganeti-eventd, two snf-dispatcher and the API
+(gunicorn, 2 workers x 4 threads), on SQLite + the file-system broker, or
+with ``--stack postgres-rabbitmq`` on PostgreSQL + RabbitMQ at 127.0.0.1 (a
+temporary database and exchange).
+
+1. The limit, what Ganeti (here the simulator, with the deployment's hooks
+   and progress monitor) alone needs: the same ``--servers`` creates (same
+   flavor, disk and a NIC on the public network), all requested at once and
+   submitted straight to the deployment's simulator over RAPI
+   (``GanetiRapiClient``) through ``--rapi-clients`` connections (8, as many
+   as the API's threads), waited for until their jobs succeed. A create is
+   done at its job's own end timestamp. Its instances are then removed
+   (untimed), so that the system starts on an empty cluster.
+2. The system: ``--servers`` threads POST /servers at once as the demo user
+   (``--max-vms 1000``); one poller reads GET /servers/detail every ``--poll``
+   seconds; a server is done at its ``updated`` time when first seen ACTIVE
+   with no task (the commit that made it ACTIVE, or a later one).
+
+Printed for both: wall time from the first request until all N are done,
+median and p99 of per-create request->done time and of the submit latency
+(POST /servers; RAPI create, queueing for a connection included), then the
+ratios system / simulator alone. Failed creates (an error answer, a job or server in error) are
+listed; the figures then cover the creates that finished.
+
+Usage: ``python benchmarks/create_to_active.py [--servers N] [--stack STACK]
+[--deadline S] [--keep]``; ``--servers 10`` is a smoke run; at most 250 (the
+public network is a /24). Every wait is bounded by ``--deadline`` seconds per
+phase; the run always stops the deployment and removes its files (``--keep``
+keeps them). It asserts nothing; it exits 1 when a create failed or did not
+finish in time.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import queue
+import secrets
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+
+STACKS = ("sqlite-filesystem", "postgres-rabbitmq")
+MAX_SERVERS = 250  # free addresses of the deployment's public 10.0.0.0/24
+OS_NAME = "snf-image+default"  # GANETI_CREATEINSTANCE_KWARGS' default
+LIMIT_PREFIX = "bench-limit-"  # not the deployment's prefix: Cyclades ignores these instances
+FINAL_JOB_STATUSES = ("success", "error", "canceled")
+
+
+class BenchError(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def percentile(values, fraction):
+    """Nearest-rank percentile, as the other benchmarks print p99."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def median_p99(values):
+    if not values:
+        return float("nan"), float("nan")
+    return statistics.median(values), percentile(values, 0.99)
+
+
+class Stack:
+    """The deployment's database and broker: its extra settings, and clean-up.
+
+    PostgreSQL gets a database of its own and RabbitMQ an exchange of its own,
+    so that a run never meets another run or the test suite.
+    """
+
+    def __init__(self, name, tag):
+        self.name = name
+        self.database = None
+        self.conf = ""
+        if name == "postgres-rabbitmq":
+            if not (answers(5432) and answers(5672)):
+                raise BenchError("PostgreSQL and RabbitMQ do not both answer on 127.0.0.1")
+            import psycopg
+            self.database = "snf_bench_c2a_%s" % tag
+            with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
+                                 autocommit=True) as conn:
+                conn.execute("CREATE DATABASE %s" % self.database)
+            self.conf = ('DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", '
+                         '"NAME": %r, "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}}\n'
+                         'AMQP_HOSTS = ["amqp://guest:guest@127.0.0.1:5672//"]\n'
+                         'EXCHANGE_GANETI = "bench-c2a-%s"\n' % (self.database, tag))
+
+    def label(self):
+        return "PostgreSQL + RabbitMQ" if self.database else "SQLite + file-system broker"
+
+    def drop(self):
+        if self.database:
+            import psycopg
+            with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
+                                 autocommit=True) as conn:
+                conn.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.database)
+
+
+def sim_args(args):
+    """The e2e tests' job duration, and a node big enough for every create
+    (the default 32 GiB / 1 TiB node would refuse most of 200 servers)."""
+    return ["--job-duration", str(args.job_duration),
+            "--node-memory", str(32768 + args.servers * 4096),
+            "--node-disk", str(1048576 + args.servers * 100 * 1024)]
+
+
+class Phase:
+    """Times of one phase, filled by its threads: submit time, submit latency
+    and done time per create key (a server id or an instance name)."""
+
+    def __init__(self, count):
+        self.count = count
+        self.lock = threading.Lock()
+        self.sent = {}
+        self.latency = {}
+        self.done = {}
+        self.errors = {}
+        self.poll_errors = []
+
+    def submitted(self, key, sent, latency):
+        with self.lock:
+            self.sent[key] = sent
+            self.latency[key] = latency
+
+    def finished(self, key, when):
+        with self.lock:
+            self.done.setdefault(key, when)
+
+    def failed(self, key, why):
+        with self.lock:
+            self.errors.setdefault(key, why)
+
+    def settled(self):
+        """Every create either done or failed."""
+        with self.lock:
+            return len(self.done) + len(self.errors) >= self.count
+
+    def result(self):
+        with self.lock:
+            per_create = [self.done[k] - self.sent[k] for k in self.done if k in self.sent]
+            total = (max(self.done.values()) - min(self.sent.values())) if self.done else float("nan")
+            return {"done": len(self.done), "errors": dict(self.errors), "total": total,
+                    "poll_errors": list(self.poll_errors),
+                    "per_create": median_p99(per_create),
+                    "submit": median_p99(list(self.latency.values()))}
+
+
+def start_together(count, target, args_of, deadline):
+    """``count`` threads running ``target(*args_of(i), barrier, deadline)``:
+    each waits on the barrier, so that all requests leave at once."""
+    barrier = threading.Barrier(count)
+    threads = [threading.Thread(target=target, args=(*args_of(i), barrier, deadline), daemon=True)
+               for i in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def alive(threads):
+    return any(thread.is_alive() for thread in threads)
+
+
+# -- the limit: the simulator alone --------------------------------------------
+
+def rapi_client(deployment):
+    """A client like the API's: pinned to the simulator's certificate, with
+    ``GANETI_RAPI_TIMEOUT``'s default of 30 s."""
+    from synnefo.rapi import GanetiRapiClient
+    sim, info = deployment.sim, deployment.info
+    return GanetiRapiClient("127.0.0.1", sim["port"], info["rapi_user"], info["rapi_password"],
+                            fingerprint=sim["fingerprint"], timeout=30)
+
+
+def instance_body(flavor, image, network):
+    """A CreateInstance body like the one Cyclades builds for ``flavor``
+    (``synnefo.logic.servers.create_instance_payload``)."""
+    return {"mode": "create", "os": OS_NAME, "hvparams": {"serial_console": False},
+            "wait_for_sync": False, "disk_template": flavor["SNF:disk_template"],
+            "disks": [{"size": flavor["disk"] * 1024}], "nics": [{"ip": "pool", "network": network}],
+            "ip_check": False, "name_check": False,
+            "beparams": {"auto_balance": True, "vcpus": flavor["cpu"], "memory": flavor["ram"]},
+            "osparams": {"img_id": image["id"], "img_passwd": secrets.token_urlsafe(9),
+                         "img_format": "diskdump", "img_properties": json.dumps({"OS": "debian"})}}
+
+
+def submit_creates(deployment, names, body, phase, jobs, requested, deadline):
+    """One RAPI client (one connection) submitting creates off ``names`` until
+    it is empty; each create was requested at ``requested`` (all at once)."""
+    client = rapi_client(deployment)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                name = names.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                jobs[name] = client.create_instance(**dict(body, name=name))
+                phase.submitted(name, requested, time.time() - requested)
+            except Exception as exc:  # noqa: BLE001 - any failure is reported, the others go on
+                phase.failed(name, repr(exc))
+    finally:
+        client.close()
+
+
+def job_end(job):
+    seconds, micros = job["end_ts"]
+    return seconds + micros / 1e6
+
+
+def simulator_alone(deployment, args, body):
+    """The limit's phase. Submits go through ``--rapi-clients`` connections, as
+    the API's gunicorn threads submit through one client each; done is the
+    job's own end timestamp, so the wait for it adds nothing."""
+    phase = Phase(args.servers)
+    deadline = time.monotonic() + args.deadline
+    names = queue.Queue()
+    for i in range(args.servers):
+        names.put("%s%d" % (LIMIT_PREFIX, i))
+    jobs = {}
+    requested = time.time()
+    threads = [threading.Thread(target=submit_creates, daemon=True,
+                                args=(deployment, names, body, phase, jobs, requested, deadline))
+               for _ in range(args.rapi_clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline + 35 - time.monotonic()))
+    with rapi_client(deployment) as client:
+        for name, job in sorted(jobs.items()):
+            try:
+                status = client.wait_for_job(job, max(1.0, deadline - time.monotonic()))
+                answer = client.get_job(job)
+            except Exception as exc:  # noqa: BLE001 - a timeout is a failed create here
+                phase.failed(name, repr(exc))
+                continue
+            if status == "success":
+                phase.finished(name, job_end(answer))
+            else:
+                phase.failed(name, "job %d ended %s: %s" % (job, status, answer["opresult"]))
+    result = phase.result()
+    clear_simulator(deployment, time.monotonic() + args.deadline)
+    return result
+
+
+def clear_simulator(deployment, deadline):
+    """Remove every instance of the limit, so that the system starts on an
+    empty cluster: also those of creates that reached the simulator after our
+    submit timed out, whose addresses Cyclades would hand out again."""
+    with rapi_client(deployment) as client:
+        while True:
+            wait_idle(client, deadline)
+            names = [n for n in client.get_instances() if n.startswith(LIMIT_PREFIX)]
+            if not names:
+                return
+            for job in [client.delete_instance(name) for name in names]:
+                client.wait_for_job(job, max(1.0, deadline - time.monotonic()))
+            if time.monotonic() > deadline:
+                raise BenchError("could not remove the simulator's instances in time")
+
+
+def wait_idle(client, deadline):
+    while any(job["status"] not in FINAL_JOB_STATUSES for job in client.get_jobs(bulk=True)):
+        if time.monotonic() > deadline:
+            raise BenchError("the simulator still runs jobs of the limit's phase")
+        time.sleep(0.5)
+
+
+# -- the system ------------------------------------------------------------------
+
+def api_session(deployment):
+    session = requests.Session()
+    session.headers["X-Auth-Token"] = deployment.info["token"]
+    return session
+
+
+def post_server(deployment, phase, index, body, barrier, deadline):
+    session = api_session(deployment)
+    key = "post-%d" % index
+    try:
+        barrier.wait(timeout=60)
+        sent = time.time()  # wall clock: compared with the servers' "updated" times
+        answer = session.post(deployment.info["api"] + "servers", json=body,
+                              timeout=max(1.0, deadline - time.monotonic()))
+        latency = time.time() - sent
+        if answer.status_code != 202:
+            phase.failed(key, "POST /servers answered %d: %s" % (answer.status_code, answer.text[:300]))
+            return
+        phase.submitted(answer.json()["server"]["id"], sent, latency)
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, the others go on
+        phase.failed(key, repr(exc))
+    finally:
+        session.close()
+
+
+def poll_servers(session, url, phase, seen_at):
+    """One GET /servers/detail: ACTIVE servers (no task left) are done, ERROR ones failed.
+
+    A server is done at its ``updated`` time when first seen ACTIVE: the
+    commit that made it ACTIVE (or a later one), not when this poll, queued
+    behind the POSTs in the API, got to see it. A failed poll is counted and
+    the next one tries again: the deadline bounds the wait."""
+    try:
+        answer = session.get(url, timeout=30)
+        answer.raise_for_status()
+    except requests.RequestException as exc:
+        phase.poll_errors.append(repr(exc))
+        return
+    for server in answer.json()["servers"]["values"]:
+        if server["status"] == "ACTIVE" and not server.get("SNF:task_state"):
+            updated = datetime.datetime.fromisoformat(server["updated"]).timestamp()
+            phase.finished(server["id"], min(seen_at, updated))
+        elif server["status"] == "ERROR":
+            phase.failed(server["id"], "server %s went to ERROR" % server["id"])
+
+
+def whole_system(deployment, args, body):
+    phase = Phase(args.servers)
+    deadline = time.monotonic() + args.deadline
+    threads = start_together(args.servers, post_server, lambda i: (deployment, phase, i, body), deadline)
+    url = deployment.info["api"] + "servers/detail"
+    with api_session(deployment) as session:
+        while time.monotonic() < deadline and (alive(threads) or not phase.settled()):
+            started = time.monotonic()
+            poll_servers(session, url, phase, time.time())
+            time.sleep(max(0.0, args.poll - (time.monotonic() - started)))
+    return phase.result()
+
+
+# -- the run -----------------------------------------------------------------------
+
+def pick(deployment):
+    """The smallest flavor, the first image and the simulator's public network."""
+    with api_session(deployment) as session:
+        flavors = session.get(deployment.info["api"] + "flavors/detail", timeout=30).json()
+        images = session.get(deployment.info["api"] + "images", timeout=30).json()
+    flavor = min(flavors["flavors"]["values"], key=lambda f: (f["ram"], f["disk"], f["id"]))
+    image = images["images"]["values"][0]
+    with rapi_client(deployment) as client:
+        networks = [n for n in client.get_networks() if n.startswith(deployment.prefix_id)]
+    if len(networks) != 1:
+        raise BenchError("expected the deployment's one public network in the simulator, got %s"
+                         % networks)
+    return flavor, image, networks[0]
+
+
+def report(label, what, result, count):
+    print("%-16s %d/%d %s in %7.2f s; request->done median %6.2f s, p99 %6.2f s; "
+          "submit median %7.1f ms, p99 %7.1f ms"
+          % (label, result["done"], count, what, result["total"], result["per_create"][0],
+             result["per_create"][1], result["submit"][0] * 1000, result["submit"][1] * 1000),
+          flush=True)
+    for key, why in list(result["errors"].items())[:3]:
+        print("  failed %s: %s" % (key, why))
+    if len(result["errors"]) > 3:
+        print("  ... %d failures in all" % len(result["errors"]))
+    if result["poll_errors"]:
+        print("  %d failed polls, first: %s" % (len(result["poll_errors"]), result["poll_errors"][0]))
+
+
+def run(deployment, stack, args):
+    flavor, image, network = pick(deployment)
+    print("stack: %s; %d concurrent creates, flavor %s (%d CPU, %d MiB, %d GB %s), "
+          "simulator job duration %.2f s"
+          % (stack.label(), args.servers, flavor["id"], flavor["cpu"], flavor["ram"], flavor["disk"],
+             flavor["SNF:disk_template"], args.job_duration), flush=True)
+    limit = simulator_alone(deployment, args, instance_body(flavor, image, network))
+    report("simulator alone:", "jobs succeeded", limit, args.servers)
+    body = {"server": {"name": "bench", "imageRef": image["id"], "flavorRef": flavor["id"]}}
+    system = whole_system(deployment, args, body)
+    report("whole system:", "ACTIVE", system, args.servers)
+    complete = limit["done"] == system["done"] == args.servers
+    if limit["done"] and system["done"]:
+        print("ratios system / simulator alone: total x%.2f, median x%.2f, p99 x%.2f%s"
+              % (system["total"] / limit["total"], system["per_create"][0] / limit["per_create"][0],
+                 system["per_create"][1] / limit["per_create"][1],
+                 "" if complete else " (over the creates that finished)"))
+    if not complete:
+        print("create_to_active: not every create finished within %.0f s (--keep keeps the logs)"
+              % args.deadline, file=sys.stderr)
+        return 1
+    return 0
+
+
+def print_log_tails(log_dir, size=1500):
+    """The end of every process log, when the run could not measure: the
+    deployment's directory is removed on exit."""
+    for name in sorted(os.listdir(log_dir)) if os.path.isdir(log_dir) else []:
+        with open(os.path.join(log_dir, name), errors="replace") as handle:
+            print("--- %s\n%s" % (name, handle.read()[-size:]), file=sys.stderr)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", type=int, default=200, help="concurrent creates (default 200)")
+    parser.add_argument("--stack", choices=STACKS, default=STACKS[0])
+    parser.add_argument("--job-duration", type=float, default=0.3, help="simulator job duration (s)")
+    parser.add_argument("--rapi-clients", type=int, default=8,
+                        help="RAPI connections submitting the limit's creates (default 8: the API's "
+                             "2 gunicorn workers x 4 threads)")
+    parser.add_argument("--poll", type=float, default=0.1, help="GET /servers/detail interval (s)")
+    parser.add_argument("--deadline", type=float, default=300, help="bound on each phase (s)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the deployment's directory (logs, database) and print its path")
+    args = parser.parse_args(argv)
+    if not 1 <= args.servers <= MAX_SERVERS:
+        parser.error("--servers must be between 1 and %d (the public network is a /24)" % MAX_SERVERS)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        from synnefo.tools.quickstart import Deployment
+    except ImportError:
+        print("SKIP: synnefo.tools.quickstart is not installed")
+        return 0
+    tag = secrets.token_hex(3)
+    tmp = tempfile.mkdtemp(prefix="snf-bench-c2a-")
+    stack = deployment = None
+    try:
+        stack = Stack(args.stack, tag)
+        deployment = Deployment(tmp, api_port=free_port(), extra_conf=stack.conf, sim_args=sim_args(args),
+                                prefix_id="c%s-" % tag, log=lambda *a: None)
+        deployment.start()
+        return run(deployment, stack, args)
+    except Exception as exc:  # noqa: BLE001 - a benchmark that cannot measure says why
+        print("create_to_active: %s" % (exc,), file=sys.stderr)
+        if deployment is not None:
+            print_log_tails(deployment.log_dir)
+        return 1
+    finally:
+        if deployment is not None:
+            deployment.stop()
+        if stack is not None:
+            stack.drop()
+        if args.keep:
+            print("kept %s" % tmp, file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
