@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from synnefo.rapi import GanetiRapiClient
 from synnefo.tools.ganeti_sim.testing import READER, WRITER, SimProcess
-from synnefo.tools.quickstart import REAL_GANETI_STATE, QuickstartError, read_ganeti_state
+from synnefo.tools.real_ganeti import cluster_for_tests
 
 TARGETS = ["simulator", "ganeti"]
 # Seen in a hook's environment only where the hook inherits the test's (the simulator's do).
@@ -55,21 +55,6 @@ class Target:
             client.close()
 
 
-def real_ganeti_state_file():
-    return os.environ.get("SNF_REAL_GANETI_STATE", REAL_GANETI_STATE)
-
-
-def real_ganeti():
-    """The cluster of the state file, or ``None`` (with the reason) when there is none."""
-    path = real_ganeti_state_file()
-    if not os.path.exists(path):
-        return None, f"no real Ganeti cluster ({path} is missing: `make test-ganeti` brings one up)"
-    try:
-        return read_ganeti_state(path), None
-    except QuickstartError as exc:
-        return None, str(exc)
-
-
 @pytest.fixture(scope="module", params=TARGETS)
 def target(request, tmp_path_factory):
     if request.param == "simulator":
@@ -84,7 +69,7 @@ def target(request, tmp_path_factory):
             yield t
             t.close()
         return
-    cluster, why = real_ganeti()
+    cluster, why = cluster_for_tests()
     if cluster is None:
         pytest.skip(why)
     t = Target("ganeti", cluster["cluster_name"], cluster["port"], cluster["fingerprint"],

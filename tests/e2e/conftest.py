@@ -20,7 +20,8 @@ import time
 import pytest
 import requests
 from synnefo.rapi import GanetiRapiClient
-from synnefo.tools.quickstart import REAL_GANETI_STATE, Deployment, QuickstartError, read_ganeti_state
+from synnefo.tools.quickstart import Deployment
+from synnefo.tools.real_ganeti import cluster_for_tests
 
 SIM_ARGS = ["--job-duration", "0.3"]
 
@@ -70,13 +71,10 @@ REAL_GANETI_TEMPLATES = ("file", "diskless")
 
 
 def real_ganeti_cluster():
-    path = os.environ.get("SNF_REAL_GANETI_STATE", REAL_GANETI_STATE)
-    if not os.path.exists(path):
-        pytest.skip(f"no real Ganeti cluster ({path} is missing: `make test-ganeti` brings one up)")
-    try:
-        return read_ganeti_state(path)
-    except QuickstartError as exc:
-        pytest.skip(str(exc))
+    cluster, why = cluster_for_tests()
+    if cluster is None:
+        pytest.skip(why)
+    return cluster
 
 
 @pytest.fixture(params=STACKS, scope="module")

@@ -36,6 +36,8 @@ import time
 import urllib.error
 import urllib.request
 
+from synnefo.tools import real_ganeti
+
 DEMO_USER = "demo@example.org"
 SIM_NODE = "node1.sim.cyclades.local"
 # Backends are reached at their cluster name: the simulator's must resolve here.
@@ -46,7 +48,6 @@ HOOK_NAME = "snf-ganeti-hook"
 SIM_PUBLIC_SUBNET = ("10.0.0.0/24", "10.0.0.1")
 # A real cluster's public network: a documentation range, never routed anywhere.
 REAL_PUBLIC_SUBNET = ("203.0.113.0/24", "203.0.113.1")
-REAL_GANETI_STATE = "/run/snf-real-ganeti.env"
 
 
 class QuickstartError(Exception):
@@ -54,33 +55,10 @@ class QuickstartError(Exception):
 
 
 def read_ganeti_state(path):
-    """The ``KEY=VALUE`` state file of ``ci/real-ganeti.sh up`` as a cluster
-    description (the keys :class:`Deployment` uses for any Ganeti)."""
     try:
-        with open(path) as handle:
-            lines = handle.read().splitlines()
-    except OSError as exc:
-        raise QuickstartError(f"cannot read the Ganeti state file {path}: {exc.strerror} "
-                              "(bring a cluster up with `ci/real-ganeti.sh up`)")
-    values = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    try:
-        return {"cluster_name": values["SNF_GANETI_CLUSTER"],
-                "port": int(values["SNF_GANETI_RAPI_PORT"]),
-                "user": values["SNF_GANETI_RAPI_USER"],
-                "password": values["SNF_GANETI_RAPI_PASSWORD"],
-                "fingerprint": values["SNF_GANETI_RAPI_FINGERPRINT"],
-                "node": values["SNF_GANETI_NODE"],
-                "os": values["SNF_GANETI_OS"],
-                "queue_dir": values["SNF_GANETI_QUEUE_DIR"],
-                "hooks_dir": values["SNF_GANETI_HOOKS_DIR"],
-                "bridge": values["SNF_GANETI_BRIDGE"],
-                "read_user": values["SNF_GANETI_RAPI_READ_USER"],
-                "read_password": values["SNF_GANETI_RAPI_READ_PASSWORD"],
-                "url": "https://%s:%s" % (values["SNF_GANETI_CLUSTER"], values["SNF_GANETI_RAPI_PORT"]),
-                "real": True}
-    except (KeyError, ValueError) as exc:
-        raise QuickstartError(f"{path} is not a Ganeti state file of ci/real-ganeti.sh: "
-                              f"bad or missing {exc}")
+        return real_ganeti.read_state(path)
+    except real_ganeti.StateError as exc:
+        raise QuickstartError(str(exc)) from None
 
 
 def _bin_dir():
@@ -429,7 +407,7 @@ def parse_args(argv):
                              "(e.g. PostgreSQL DATABASES and RabbitMQ AMQP_HOSTS); repeatable")
     parser.add_argument("--sim-arg", action="append", default=[],
                         help="extra option for snf-ganeti-sim, e.g. --sim-arg=--job-duration=0.5")
-    parser.add_argument("--ganeti", metavar="STATE_FILE", nargs="?", const=REAL_GANETI_STATE,
+    parser.add_argument("--ganeti", metavar="STATE_FILE", nargs="?", const=real_ganeti.DEFAULT_STATE_FILE,
                         help="use the real Ganeti cluster described by this state file (written by "
                              "`ci/real-ganeti.sh up`, default /run/snf-real-ganeti.env) instead of "
                              "starting the simulator")
