@@ -16,7 +16,7 @@ import json
 import logging
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from synnefo.db.models import (
     FIREWALL_PROFILES,
@@ -224,41 +224,61 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
 
     # The row is committed; now lock it while the job is submitted and its id
     # stored, so the dispatcher handles the job's first messages only after
-    # the job id is recorded (spec 03 §5.6).
-    failure = None
+    # the job id is recorded (spec 03 §5.6). A database without row locks
+    # (SQLite) would hold its one write lock over the RAPI call and stall every
+    # other writer: there the job is submitted first and recorded after, and
+    # _record_create_job merges what a dispatcher may have written meanwhile.
+    submit = (vm, backend, network, ip, flavor, image, password, personality)
+    hold_lock = connection.features.has_select_for_update
+    if not hold_lock:
+        job_id, failure = _try_submit_create(submit, savepoint=False)
     with transaction.atomic():
         locked = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
-        try:
-            # A savepoint, so that even a database error here leaves the
-            # transaction usable for the undo.
-            with transaction.atomic():
-                job_id = _submit_create(vm, backend, network, ip, flavor, image, password,
-                                        personality)
-        except Exception as exc:  # any failure: the VM must not stay in BUILD
-            failure = exc
-            log.error("Create of %s on %s failed: %s", instance_name(vm.id), backend, exc,
-                      exc_info=not isinstance(exc, SUBMIT_ERRORS))
-            _undo_create(locked, network.id, ip, backend.id if charged else None, size, exc)
+        if hold_lock:
+            job_id, failure = _try_submit_create(submit, savepoint=True)
+        if failure is not None:  # the VM must not stay in BUILD
+            _undo_create(locked, network.id, ip, backend.id if charged else None, size, failure)
         else:
-            # Re-read what a dispatcher that did not wait for our lock may have written.
-            locked.refresh_from_db(fields=["backendjobid", "backendjobstatus", "task", "task_job_id",
-                                           "operstate"])
-            fields = ["updated"]
-            if locked.backendjobid is None:
-                locked.backendjobid = job_id
-                fields.append("backendjobid")
-            if locked.task == "BUILD":
-                if locked.backendjobid == job_id and locked.backendjobstatus in FINAL_JOB_STATUSES:
-                    locked.task, locked.task_job_id = None, None  # the job already ended
-                else:
-                    locked.task_job_id = job_id
-                fields += ["task", "task_job_id"]
-            locked.save(update_fields=fields)
+            _record_create_job(locked, job_id)
     if isinstance(failure, SUBMIT_ERRORS):
         raise ServiceUnavailable("Failed to create server: %s" % failure) from failure
     if failure is not None:
         raise failure  # unchanged, after the undo above is committed
     return locked, password
+
+
+def _try_submit_create(submit, savepoint):
+    """``(job_id, None)``, or ``(None, exception)`` for any failure (logged).
+    ``savepoint``: inside a transaction, so that even a database error there
+    leaves it usable for the undo."""
+    vm, backend = submit[:2]
+    try:
+        if savepoint:
+            with transaction.atomic():
+                return _submit_create(*submit), None
+        return _submit_create(*submit), None
+    except Exception as exc:  # noqa: BLE001 - every failure undoes the create
+        log.error("Create of %s on %s failed: %s", instance_name(vm.id), backend, exc,
+                  exc_info=not isinstance(exc, SUBMIT_ERRORS))
+        return None, exc
+
+
+def _record_create_job(locked, job_id):
+    """Store the create job on the (locked) VM, merging what a dispatcher that
+    did not wait for the lock may have written already."""
+    locked.refresh_from_db(fields=["backendjobid", "backendjobstatus", "task", "task_job_id",
+                                   "operstate"])
+    fields = ["updated"]
+    if locked.backendjobid is None:
+        locked.backendjobid = job_id
+        fields.append("backendjobid")
+    if locked.task == "BUILD":
+        if locked.backendjobid == job_id and locked.backendjobstatus in FINAL_JOB_STATUSES:
+            locked.task, locked.task_job_id = None, None  # the job already ended
+        else:
+            locked.task_job_id = job_id
+        fields += ["task", "task_job_id"]
+    locked.save(update_fields=fields)
 
 
 def _submit_create(vm, backend, network, ip, flavor, image, password, personality):
