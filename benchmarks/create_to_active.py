@@ -42,7 +42,6 @@ import os
 import queue
 import secrets
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -50,6 +49,7 @@ import threading
 import time
 
 import requests
+from synnefo.tools.loopback import answers, free_port
 
 STACKS = ("sqlite-filesystem", "postgres-rabbitmq")
 MAX_SERVERS = 250  # free addresses of the deployment's public 10.0.0.0/24
@@ -62,18 +62,6 @@ class BenchError(Exception):
     pass
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def answers(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def percentile(values, fraction):

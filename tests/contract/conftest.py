@@ -84,3 +84,13 @@ def target(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(target):
     return target.client()
+
+
+@pytest.fixture
+def instances(target, client):
+    """Names of instances a test creates: deleted afterwards, even after a failure."""
+    made = []
+    yield made
+    for name in made:
+        if name in client.get_instances():
+            client.wait_for_job(client.delete_instance(name), 120)

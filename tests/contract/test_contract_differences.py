@@ -27,15 +27,6 @@ def outcome(client, job_id):
     return status, client.get_job(job_id)["opresult"][0]
 
 
-@pytest.fixture
-def instances(target, client):
-    made = []
-    yield made
-    for name in made:
-        if name in client.get_instances():
-            client.wait_for_job(client.delete_instance(name), JOB_TIMEOUT)
-
-
 def test_iallocator_without_pnode(target, client, instances):
     """Ganeti's default iallocator refuses a one-node cluster (N+1); the
     simulator puts the instance on its only node. The logic passes ``pnode``

@@ -34,15 +34,6 @@ def succeeds(client, job_id):
     return job_id
 
 
-@pytest.fixture
-def instances(target, client):
-    names_made = []
-    yield names_made
-    for name in names_made:
-        if name in client.get_instances():
-            client.wait_for_job(client.delete_instance(name), JOB_TIMEOUT)
-
-
 # --- eventd ---------------------------------------------------------------------
 
 class Eventd:

@@ -13,13 +13,13 @@ namespace).
 import importlib.util
 import os
 import secrets
-import socket
 import subprocess
 import time
 
 import pytest
 import requests
 from synnefo.rapi import GanetiRapiClient
+from synnefo.tools.loopback import answers, free_port
 from synnefo.tools.quickstart import Deployment
 from synnefo.tools.real_ganeti import cluster_for_tests
 
@@ -33,18 +33,6 @@ if _MISSING:
     pytest.skip(f"components not in the tree yet: {', '.join(_MISSING)}", allow_module_level=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answers(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _postgres_rabbitmq_conf(tag):
