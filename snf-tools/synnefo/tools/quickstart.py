@@ -440,7 +440,9 @@ def main(argv=None):
     def on_signal(signum, frame):
         stopping.append(signum)
         raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_signal)
+    # SIGINT too, explicitly: a shell starting `make run &` hands it down ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     try:
         info = deployment.start()
         print(f"""
