@@ -46,6 +46,7 @@ def test_quickstart_runs_and_stops_on_ctrl_c(tmp_path, sigint_ignored):
                              "--sim-arg=--job-duration=0.2"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=ignore_sigint if sigint_ignored else None)
+    children = []
     try:
         deadline = time.monotonic() + 120
         while not (base / "quickstart.json").exists():
@@ -56,14 +57,19 @@ def test_quickstart_runs_and_stops_on_ctrl_c(tmp_path, sigint_ignored):
         assert set(info) == KEYS
         answer = requests.get(info["api"] + "flavors", headers={"X-Auth-Token": info["token"]}, timeout=10)
         assert answer.status_code == 200
-        children = children_of(proc.pid)
+        children[:] = children_of(proc.pid)
         assert len(children) == 5          # simulator, eventd, two dispatchers, gunicorn
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:     # it did not stop: leave no process of its behind
             proc.kill()
             proc.communicate()
+            for child in children:  # each leads a session (process group) of its own
+                try:
+                    os.killpg(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
     assert proc.returncode == 0, out
     assert f"API:          {info['api']}" in out and info["token"] in out
     assert "stopping..." in out
