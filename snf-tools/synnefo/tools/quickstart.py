@@ -328,7 +328,8 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
                         "--fingerprint", c["fingerprint"], "--undrained", "--online")
         else:
             self.manage("backend-add", "--clustername", c["cluster_name"], "--port", str(c["port"]),
-                        "--user", c["user"], "--pass", c["password"],
+                        # --pass=: a generated password may start with "-"
+                        "--user", c["user"], f"--pass={c['password']}",
                         "--fingerprint", c["fingerprint"], "--undrained")
             backend_id = str(self._manage_json("backend-list")[0]["id"])
         networks = self._manage_json("network-list")

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--clustername", required=True, help="cluster name (as in /2/info)")
         parser.add_argument("--port", type=int, default=5080, help="RAPI port (default 5080)")
         parser.add_argument("--user", required=True, help="RAPI user with write access")
-        parser.add_argument("--pass", dest="password", required=True, help="RAPI password")
+        parser.add_argument("--pass", dest="password", required=True,
+                            help="RAPI password (write --pass=VALUE for one that starts with '-')")
         add_tls_arguments(parser)
         drain = parser.add_mutually_exclusive_group()
         drain.add_argument("--drained", dest="drained", action="store_true", default=True,
