@@ -205,7 +205,8 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         cmd = [os.path.join(self.bin, "snf-manage"), *args]
         proc = subprocess.run(cmd, env=self.env(), capture_output=True, text=True)
         if check and proc.returncode != 0:
-            raise QuickstartError(f"snf-manage {' '.join(args)} failed: "
+            shown = " ".join("--pass=********" if a.startswith("--pass=") else a for a in args)
+            raise QuickstartError(f"snf-manage {shown} failed: "
                                   f"{(proc.stderr or proc.stdout).strip()}")
         return proc
 
