@@ -1,17 +1,11 @@
-"""Exit 0 if the named service answers on loopback: postgres | rabbitmq."""
+"""Exit 0 if the named service answers on loopback: postgres | rabbitmq.
+Run with the project's venv (ci/run-tests.sh does)."""
 
-import socket
 import sys
 
+from synnefo.tools.loopback import answers
+
 PORTS = {"postgres": 5432, "rabbitmq": 5672}
-
-
-def answers(port, timeout=1.0):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":
