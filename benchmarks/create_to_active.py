@@ -49,7 +49,7 @@ import threading
 import time
 
 import requests
-from synnefo.tools.loopback import answers, free_port
+from synnefo.tools.loopback import answers, drop_database, free_port, scratch_postgres_rabbitmq
 
 STACKS = ("sqlite-filesystem", "postgres-rabbitmq")
 MAX_SERVERS = 250  # free addresses of the deployment's public 10.0.0.0/24
@@ -90,25 +90,14 @@ class Stack:
         if name == "postgres-rabbitmq":
             if not (answers(5432) and answers(5672)):
                 raise BenchError("PostgreSQL and RabbitMQ do not both answer on 127.0.0.1")
-            import psycopg
-            self.database = "snf_bench_c2a_%s" % tag
-            with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
-                                 autocommit=True) as conn:
-                conn.execute("CREATE DATABASE %s" % self.database)
-            self.conf = ('DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", '
-                         '"NAME": %r, "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}}\n'
-                         'AMQP_HOSTS = ["amqp://guest:guest@127.0.0.1:5672//"]\n'
-                         'EXCHANGE_GANETI = "bench-c2a-%s"\n' % (self.database, tag))
+            self.database, self.conf = scratch_postgres_rabbitmq(tag, "bench_c2a")
 
     def label(self):
         return "PostgreSQL + RabbitMQ" if self.database else "SQLite + file-system broker"
 
     def drop(self):
         if self.database:
-            import psycopg
-            with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
-                                 autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.database)
+            drop_database(self.database)
 
 
 def sim_args(args):
@@ -177,15 +166,6 @@ def alive(threads):
 
 # -- the limit: the simulator alone --------------------------------------------
 
-def rapi_client(deployment):
-    """A client like the API's: pinned to the simulator's certificate, with
-    ``GANETI_RAPI_TIMEOUT``'s default of 30 s."""
-    from synnefo.rapi import GanetiRapiClient
-    sim, info = deployment.sim, deployment.info
-    return GanetiRapiClient("127.0.0.1", sim["port"], info["rapi_user"], info["rapi_password"],
-                            fingerprint=sim["fingerprint"], timeout=30)
-
-
 def instance_body(flavor, image, network):
     """A CreateInstance body like the one Cyclades builds for ``flavor``
     (``synnefo.logic.servers.create_instance_payload``)."""
@@ -201,7 +181,7 @@ def instance_body(flavor, image, network):
 def submit_creates(deployment, names, body, phase, jobs, requested, deadline):
     """One RAPI client (one connection) submitting creates off ``names`` until
     it is empty; each create was requested at ``requested`` (all at once)."""
-    client = rapi_client(deployment)
+    client = deployment.rapi_client()
     try:
         while time.monotonic() < deadline:
             try:
@@ -240,7 +220,7 @@ def simulator_alone(deployment, args, body):
         thread.start()
     for thread in threads:
         thread.join(max(0.0, deadline + 35 - time.monotonic()))
-    with rapi_client(deployment) as client:
+    with deployment.rapi_client() as client:
         for name, job in sorted(jobs.items()):
             try:
                 status = client.wait_for_job(job, max(1.0, deadline - time.monotonic()))
@@ -261,7 +241,7 @@ def clear_simulator(deployment, deadline):
     """Remove every instance of the limit, so that the system starts on an
     empty cluster: also those of creates that reached the simulator after our
     submit timed out, whose addresses Cyclades would hand out again."""
-    with rapi_client(deployment) as client:
+    with deployment.rapi_client() as client:
         while True:
             wait_idle(client, deadline)
             names = [n for n in client.get_instances() if n.startswith(LIMIT_PREFIX)]
@@ -350,7 +330,7 @@ def pick(deployment):
         images = session.get(deployment.info["api"] + "images", timeout=30).json()
     flavor = min(flavors["flavors"]["values"], key=lambda f: (f["ram"], f["disk"], f["id"]))
     image = images["images"]["values"][0]
-    with rapi_client(deployment) as client:
+    with deployment.rapi_client() as client:
         networks = [n for n in client.get_networks() if n.startswith(deployment.prefix_id)]
     if len(networks) != 1:
         raise BenchError("expected the deployment's one public network in the simulator, got %s"

@@ -13,13 +13,11 @@ namespace).
 import importlib.util
 import os
 import secrets
-import subprocess
 import time
 
 import pytest
 import requests
-from synnefo.rapi import GanetiRapiClient
-from synnefo.tools.loopback import answers, free_port
+from synnefo.tools.loopback import answers, drop_database, free_port, scratch_postgres_rabbitmq
 from synnefo.tools.quickstart import Deployment
 from synnefo.tools.real_ganeti import cluster_for_tests
 
@@ -33,24 +31,6 @@ if _MISSING:
     pytest.skip(f"components not in the tree yet: {', '.join(_MISSING)}", allow_module_level=True)
 
 
-
-
-def _postgres_rabbitmq_conf(tag):
-    db = f"snf_e2e_{tag}"
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db}"],
-                   check=True, capture_output=True)
-    conf = f'''
-DATABASES = {{"default": {{"ENGINE": "django.db.backends.postgresql", "NAME": "{db}",
-              "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}}}}
-AMQP_HOSTS = ["amqp://guest:guest@127.0.0.1:5672//"]
-EXCHANGE_GANETI = "e2e-{tag}"
-'''
-    return db, conf
-
-
-def _drop_database(db):
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                    f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], capture_output=True)
 
 
 STACKS = ["sqlite-filesystem", "postgres-rabbitmq", "real_ganeti"]
@@ -75,7 +55,7 @@ def deployment(request, tmp_path_factory):
     if stack == "postgres-rabbitmq":
         if not (answers(5432) and answers(5672)):
             pytest.skip("PostgreSQL and RabbitMQ do not both answer on 127.0.0.1")
-        db, extra = _postgres_rabbitmq_conf(tag)
+        db, extra = scratch_postgres_rabbitmq(tag, "e2e")
     base = tmp_path_factory.mktemp(f"e2e-{stack}")
     dep = Deployment(base, api_port=free_port(), extra_conf=extra, sim_args=SIM_ARGS,
                      prefix_id=f"e{tag}-", log=lambda *a: None, ganeti=ganeti)
@@ -87,7 +67,7 @@ def deployment(request, tmp_path_factory):
             with open(os.path.join(dep.log_dir, name), errors="replace") as handle:
                 print(f"--- {name}\n{handle.read()[-3000:]}")
         if db:
-            _drop_database(db)
+            drop_database(db)
         raise
     dep.stack = stack
     dep.disk_templates = REAL_GANETI_TEMPLATES if ganeti else None
@@ -96,20 +76,13 @@ def deployment(request, tmp_path_factory):
     if ganeti:
         remove_from_cluster(dep)
     if db:
-        _drop_database(db)
-
-
-def rapi_client(deployment):
-    """A RAPI client of the deployment's Ganeti (the simulator or the real one)."""
-    c = deployment.cluster
-    return GanetiRapiClient(c["cluster_name"], c["port"], c["user"], c["password"],
-                            fingerprint=c["fingerprint"])
+        drop_database(db)
 
 
 def remove_from_cluster(deployment, timeout=120):
     """A shared real cluster keeps nothing of a finished deployment: its
     instances, then its networks (disconnected first)."""
-    with rapi_client(deployment) as client:
+    with deployment.rapi_client() as client:
         for name in client.get_instances():
             if name.startswith(deployment.prefix_id):
                 client.wait_for_job(client.delete_instance(name), timeout)
@@ -182,7 +155,7 @@ class Api:
 
 @pytest.fixture
 def rapi(deployment):
-    with rapi_client(deployment) as client:
+    with deployment.rapi_client() as client:
         yield client
 
 

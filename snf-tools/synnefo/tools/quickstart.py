@@ -310,6 +310,10 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
                         "url": sim["url"], "real": False}
         return sim
 
+    def rapi_client(self, **kwargs):
+        """A RAPI client of the deployment's Ganeti (the simulator or the real one)."""
+        return real_ganeti.rapi_client(self.cluster, **kwargs)
+
     def start_cluster(self):
         """Start the simulator, or hook this deployment into the real cluster."""
         if self.real:

@@ -44,14 +44,21 @@ def read_state(path=DEFAULT_STATE_FILE):
     return cluster
 
 
+def rapi_client(cluster, **kwargs):
+    """A RAPI client of ``cluster`` (this module's description, or the
+    simulator's with the same keys), pinned to its certificate."""
+    # snf-common's client: imported here, snf-tools alone does not need it
+    from synnefo.rapi import GanetiRapiClient
+
+    return GanetiRapiClient(cluster["cluster_name"], cluster["port"], cluster["user"],
+                            cluster["password"], fingerprint=cluster["fingerprint"], **kwargs)
+
+
 def check_answers(cluster, timeout=5):
     """Raise ``StateError`` unless the cluster's RAPI answers with its name."""
-    # snf-common's client: imported here, snf-tools alone does not need it
-    from synnefo.rapi import GanetiApiError, GanetiRapiClient
+    from synnefo.rapi import GanetiApiError
 
-    client = GanetiRapiClient(cluster["cluster_name"], cluster["port"], cluster["user"],
-                              cluster["password"], fingerprint=cluster["fingerprint"], timeout=timeout,
-                              retries=0)
+    client = rapi_client(cluster, timeout=timeout, retries=0)
     try:
         name = client.get_info().get("name")
     except GanetiApiError as exc:
