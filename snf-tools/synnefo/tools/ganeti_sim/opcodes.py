@@ -51,6 +51,10 @@ STATIC_DRY_RUN = {"OP_INSTANCE_CREATE", "OP_INSTANCE_REMOVE", "OP_INSTANCE_SHUTD
 
 
 def _common(body, query, what):
+    """The parameters every opcode has; ``what`` is the opcode's OP_ID."""
+    if what in STATIC_DRY_RUN and "dry_run" in body:
+        raise bad("Can't overwrite static parameters {'dry_run'}",
+                  "Bad request syntax or unsupported method")
     params = {}
     dry_run = body.get("dry_run")
     if query.get("dry-run") not in (None, "0", "", "false", "False"):
@@ -84,10 +88,7 @@ def parse_depends(depends, what="depends"):
     return result
 
 
-def _finish(params, common, op_id, body=None):
-    if op_id in STATIC_DRY_RUN and body and "dry_run" in body:
-        raise bad("Can't overwrite static parameters {'dry_run'}",
-                  "Bad request syntax or unsupported method")
+def _finish(params, common, op_id):
     params.update(common)
     params["OP_ID"] = op_id
     return params
@@ -223,14 +224,14 @@ def instance_create(body, query):
         "start": _bool(body, "start", what, True), "tags": list(tags),
         "hotplug": _bool(body, "hotplug", what, False),
     }
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_CREATE", body)
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_CREATE")
 
 
 def instance_remove(name, body, query):
     what = "OP_INSTANCE_REMOVE"
     body = _check_body(body, set(), what)
     params = {"instance_name": name, "ignore_failures": False, "shutdown_timeout": 120}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_REMOVE", body)
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_REMOVE")
 
 
 def instance_startup(name, body, query):
@@ -240,7 +241,7 @@ def instance_startup(name, body, query):
               "ignore_offline_nodes": False, "hvparams": {}, "beparams": {},
               "no_remember": _bool(body, "no_remember", what, False),
               "startup_paused": _bool(body, "startup_paused", what, False)}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_STARTUP", body)
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_STARTUP")
 
 
 def instance_shutdown(name, body, query):
@@ -252,7 +253,7 @@ def instance_shutdown(name, body, query):
     params = {"instance_name": name, "force": _bool(body, "force", what, False),
               "ignore_offline_nodes": False, "timeout": timeout,
               "no_remember": _bool(body, "no_remember", what, False), "admin_state_source": "admin"}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_SHUTDOWN", body)
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_SHUTDOWN")
 
 
 def instance_reboot(name, body, query):
@@ -263,7 +264,7 @@ def instance_reboot(name, body, query):
         raise bad("%s: reboot type must be soft, hard or full, not %r" % (what, reboot_type))
     params = {"instance_name": name, "ignore_secondaries": bool(query.get("ignore_secondaries") == "1"),
               "reboot_type": reboot_type, "shutdown_timeout": 120}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_REBOOT", body)
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_REBOOT")
 
 
 MODIFY_KEYS = {"nics", "disks", "beparams", "hvparams", "os_name", "osparams", "force", "hotplug",
@@ -317,7 +318,7 @@ def instance_set_params(name, body, query):
               "hotplug": _bool(body, "hotplug", what, False),
               "hotplug_if_possible": _bool(body, "hotplug_if_possible", what, False),
               "instance_communication": None}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_SET_PARAMS", body)
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_SET_PARAMS")
 
 
 def instance_rename(name, body, query):
@@ -326,7 +327,7 @@ def instance_rename(name, body, query):
     params = {"instance_name": name, "new_name": _name(body.get("new_name"), what, "new_name"),
               "ip_check": _bool(body, "ip_check", what, False),
               "name_check": _bool(body, "name_check", what, True)}
-    return _finish(params, _common(body, query, what), "OP_INSTANCE_RENAME", body)
+    return _finish(params, _common(body, query, what), "OP_INSTANCE_RENAME")
 
 
 def tags_change(op_id, kind, name, tags, query):
@@ -344,7 +345,7 @@ def cluster_set_params(body, query):
     if not isinstance(body, dict):
         raise bad("%s: the request body must be a JSON object" % what)
     params = {key: value for key, value in body.items() if key not in COMMON_PARAMS}
-    return _finish(params, _common(body, query, what), "OP_CLUSTER_SET_PARAMS", body)
+    return _finish(params, _common(body, query, what), "OP_CLUSTER_SET_PARAMS")
 
 
 # -- networks ----------------------------------------------------------------
@@ -380,7 +381,7 @@ def network_add(body, query):
               "mac_prefix": _str_or_none(body, "mac_prefix", what),
               "add_reserved_ips": _ip_list(body, "add_reserved_ips", what),
               "conflicts_check": _bool(body, "conflicts_check", what, True), "tags": list(tags)}
-    return _finish(params, _common(body, query, what), "OP_NETWORK_ADD", body)
+    return _finish(params, _common(body, query, what), "OP_NETWORK_ADD")
 
 
 def network_connect(name, body, query):
@@ -394,21 +395,21 @@ def network_connect(name, body, query):
               "network_mode": mode, "network_link": _name(body.get("network_link"), what, "network_link"),
               "network_vlan": _str_or_none(body, "network_vlan", what) or "",
               "conflicts_check": _bool(body, "conflicts_check", what, True)}
-    return _finish(params, _common(body, query, what), "OP_NETWORK_CONNECT", body)
+    return _finish(params, _common(body, query, what), "OP_NETWORK_CONNECT")
 
 
 def network_disconnect(name, body, query):
     what = "OP_NETWORK_DISCONNECT"
     body = _check_body(body, {"group_name"}, what)
     params = {"group_name": _name(body.get("group_name"), what, "group_name"), "network_name": name}
-    return _finish(params, _common(body, query, what), "OP_NETWORK_DISCONNECT", body)
+    return _finish(params, _common(body, query, what), "OP_NETWORK_DISCONNECT")
 
 
 def network_remove(name, body, query):
     what = "OP_NETWORK_REMOVE"
     body = _check_body(body, {"force"}, what)
     params = {"network_name": name, "force": _bool(body, "force", what, False)}
-    return _finish(params, _common(body, query, what), "OP_NETWORK_REMOVE", body)
+    return _finish(params, _common(body, query, what), "OP_NETWORK_REMOVE")
 
 
 def network_set_params(name, body, query):
@@ -421,7 +422,7 @@ def network_set_params(name, body, query):
               "mac_prefix": _str_or_none(body, "mac_prefix", what),
               "add_reserved_ips": _ip_list(body, "add_reserved_ips", what),
               "remove_reserved_ips": _ip_list(body, "remove_reserved_ips", what)}
-    return _finish(params, _common(body, query, what), "OP_NETWORK_SET_PARAMS", body)
+    return _finish(params, _common(body, query, what), "OP_NETWORK_SET_PARAMS")
 
 
 def summary(op_input):
