@@ -11,6 +11,7 @@ Creation commits the new VM row *before* submitting the create job, so that
 early job messages find it.
 """
 
+import contextlib
 import copy
 import json
 import logging
@@ -253,10 +254,8 @@ def _try_submit_create(submit, savepoint):
     leaves it usable for the undo."""
     vm, backend = submit[:2]
     try:
-        if savepoint:
-            with transaction.atomic():
-                return _submit_create(*submit), None
-        return _submit_create(*submit), None
+        with transaction.atomic() if savepoint else contextlib.nullcontext():
+            return _submit_create(*submit), None
     except Exception as exc:  # noqa: BLE001 - every failure undoes the create
         log.error("Create of %s on %s failed: %s", instance_name(vm.id), backend, exc,
                   exc_info=not isinstance(exc, SUBMIT_ERRORS))
