@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 STATE=${SNF_GANETI_STATE:-/run/snf-real-ganeti.env}
 # the tests fail, never skip, when the cluster does not answer
-export SNF_GANETI_STATE=$STATE SNF_REAL_GANETI_STATE=$STATE SNF_REAL_GANETI_REQUIRED=1
+export SNF_GANETI_STATE=$STATE SNF_REAL_GANETI_REQUIRED=1
 
 if ! why=$(bash ci/real-ganeti.sh can-run); then
   echo "test-ganeti: this machine cannot run a real Ganeti cluster: $why" >&2

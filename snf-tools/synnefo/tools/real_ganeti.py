@@ -11,7 +11,7 @@ import os
 DEFAULT_STATE_FILE = "/run/snf-real-ganeti.env"
 # Tests: where the state file is, and whether a missing/unanswering cluster
 # fails them instead of skipping them (`make test-ganeti` sets it).
-STATE_ENV = "SNF_REAL_GANETI_STATE"
+STATE_ENV = "SNF_GANETI_STATE"  # the name ci/real-ganeti.sh reads too
 REQUIRED_ENV = "SNF_REAL_GANETI_REQUIRED"
 
 _KEYS = {"cluster_name": "SNF_GANETI_CLUSTER", "user": "SNF_GANETI_RAPI_USER",
