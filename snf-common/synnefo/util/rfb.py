@@ -43,7 +43,7 @@ def parse_version(data):
 
 
 def _reverse_bits(byte):
-    return int("{:08b}".format(byte)[::-1], 2)
+    return int(f"{byte:08b}"[::-1], 2)
 
 
 def vnc_auth_key(password):

@@ -90,7 +90,8 @@ class _WebSocket(_Plain):
         lines = head.decode("latin-1").split("\r\n")
         if not lines[0].startswith("HTTP/1.1 101"):
             raise VncError("WebSocket handshake refused: %s" % lines[0])
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        pairs = (line.partition(":") for line in lines[1:] if line)
+        headers = {k.strip().lower(): v.strip() for k, _, v in pairs}
         expected = base64.b64encode(hashlib.sha1(key.encode("ascii") + WS_GUID).digest()).decode("ascii")
         if headers.get("sec-websocket-accept") != expected:
             raise VncError("WebSocket handshake: wrong Sec-WebSocket-Accept")
@@ -210,7 +211,7 @@ def fetch_framebuffer(host, port, password, *, timeout=10.0, websocket=False, tl
     deadline = time.monotonic() + timeout
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
-    except socket.timeout:
+    except TimeoutError:
         raise VncError("timed out connecting to %s:%s" % (host, port)) from None
     except OSError as exc:
         raise VncError("cannot connect to %s:%s: %s" % (host, port, exc.strerror or exc)) from None
@@ -234,7 +235,7 @@ def fetch_framebuffer(host, port, password, *, timeout=10.0, websocket=False, tl
         sock.settimeout(max(0.1, deadline - time.monotonic()))
         pixels = _read_update(conn, width, height)
         return Framebuffer(width, height, name, pixels)
-    except socket.timeout:
+    except TimeoutError:
         raise VncError("timed out talking to %s:%s" % (host, port)) from None
     except rfb.RfbProtocolError as exc:
         raise VncError("%s:%s does not speak RFB: %s" % (host, port, exc)) from None

@@ -57,11 +57,13 @@ def build_parser():
     g = parser.add_argument_group("control channel")
     g.add_argument("--listen-address", default="127.0.0.1",
                    help="address of the control channel (default 127.0.0.1)")
-    g.add_argument("--listen-port", type=_port, default=24999, help="port of the control channel (default 24999)")
+    g.add_argument("--listen-port", type=_port, default=24999,
+                   help="port of the control channel (default 24999)")
     g.add_argument("--enable-ssl", action="store_true",
                    help="speak TLS on the control channel (needs --cert-file and --key-file)")
     g.add_argument("--auth-file", default=DEFAULT_AUTH_FILE,
-                   help="control users, NAME:HASH lines (default %s); re-read when it changes" % DEFAULT_AUTH_FILE)
+                   help="control users, NAME:HASH lines (default %s); re-read when it changes"
+                        % DEFAULT_AUTH_FILE)
     g.add_argument("--add-user", metavar="NAME",
                    help="add NAME to --auth-file (or change its password) with the password read from "
                         "stdin, then exit")
@@ -86,8 +88,10 @@ def build_parser():
     d = parser.add_argument_group("daemon")
     d.add_argument("-f", "--foreground", action="store_true",
                    help="do not detach; log to stderr unless --log-file is given")
-    d.add_argument("-p", "--pid-file", default=None, help="pid file (default %s when detached)" % DEFAULT_PID_FILE)
-    d.add_argument("-l", "--log-file", default=None, help="log file (default %s when detached)" % DEFAULT_LOG_FILE)
+    d.add_argument("-p", "--pid-file", default=None,
+                   help="pid file (default %s when detached)" % DEFAULT_PID_FILE)
+    d.add_argument("-l", "--log-file", default=None,
+                   help="log file (default %s when detached)" % DEFAULT_LOG_FILE)
     d.add_argument("-d", "--debug", action="store_true", help="debug logging")
     return parser
 

@@ -166,7 +166,7 @@ class VncAuthProxy:
                 answer = {"status": "FAILED", "source_port": 0, "reason": str(exc)}
             writer.write(json.dumps(answer).encode("utf-8") + b"\n")
             await writer.drain()
-        except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, ssl.SSLError) as exc:
             log.info("control connection from %s: %s", peer, exc or type(exc).__name__)
         except Exception:
             log.exception("control connection from %s: unexpected error", peer)
@@ -182,7 +182,7 @@ class VncAuthProxy:
                 raise RequestError("timed out waiting for a complete request")
             try:
                 chunk = await asyncio.wait_for(reader.read(MAX_REQUEST), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise RequestError("timed out waiting for a complete request") from None
             data += chunk
             if len(data) > MAX_REQUEST:
@@ -235,14 +235,14 @@ class VncAuthProxy:
                 await asyncio.sleep(0.1 * attempt)
             try:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), c.vm_timeout)
-            except (OSError, asyncio.TimeoutError) as exc:
-                last = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or "timed out")
+            except (TimeoutError, OSError) as exc:
+                last = getattr(exc, "strerror", None) or str(exc) or "timed out"
                 continue
             channel = TcpChannel(reader, writer)
             try:
                 await asyncio.wait_for(vm_handshake(channel), c.vm_timeout)
                 return channel
-            except (HandshakeError, ChannelError, rfb.RfbProtocolError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, HandshakeError, ChannelError, rfb.RfbProtocolError, OSError) as exc:
                 channel.close()
                 raise RequestError("the VNC server at %s:%d does not answer as an unauthenticated "
                                    "RFB server: %s" % (host, port, exc or "timed out")) from None
@@ -292,7 +292,7 @@ class VncAuthProxy:
         try:
             try:
                 reader, writer = await asyncio.wait_for(asyncio.shield(arrival), c.connect_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.info("port %d: no client within %.0f s; forwarding to %s:%d closed",
                          fwd.port, c.connect_timeout, *fwd.destination)
                 return
@@ -314,7 +314,7 @@ class VncAuthProxy:
             else:
                 client = await asyncio.wait_for(WebSocketChannel.accept(reader, writer), c.handshake_timeout)
             version = await asyncio.wait_for(client_handshake(client, fwd.password), c.handshake_timeout)
-        except (HandshakeError, ChannelError, OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, HandshakeError, ChannelError, OSError, ssl.SSLError) as exc:
             log.warning("port %d: client %s refused: %s", fwd.port, peer,
                         exc or "timed out during the handshake")
             try:
