@@ -38,6 +38,10 @@ class RequestError(Exception):
     """A request that gets FAILED; the message is the reason."""
 
 
+class NoRequest(Exception):
+    """The peer closed without sending anything (a port probe): no answer."""
+
+
 @dataclass
 class Config:
     listen_address: str = "127.0.0.1"
@@ -164,6 +168,9 @@ class VncAuthProxy:
                 self.stats["failed"] += 1
                 log.warning("control request from %s: FAILED: %s", peer, exc)
                 answer = {"status": "FAILED", "source_port": 0, "reason": str(exc)}
+            except NoRequest:
+                log.debug("control connection from %s closed without a request", peer)
+                return
             writer.write(json.dumps(answer).encode("utf-8") + b"\n")
             await writer.drain()
         except (TimeoutError, OSError, ssl.SSLError) as exc:
@@ -196,14 +203,15 @@ class VncAuthProxy:
             if request is not None:
                 return request
             if not chunk:
-                raise RequestError("malformed request: incomplete JSON" if data.strip()
-                                   else "empty request")
+                if not data.strip():
+                    raise NoRequest()
+                raise RequestError("malformed request: incomplete JSON")
 
     async def _serve_request(self, reader, peer):
         c = self.config
+        request = await self._read_request(reader)
         if self._throttled(peer):
             raise RequestError("too many failed authentications from %s; try again later" % peer)
-        request = await self._read_request(reader)
         user, secret, host, port, source, password, kind = validate_request(request, c)
         if not await asyncio.to_thread(c.users.check, user, secret):
             self.failures[peer].append(time.monotonic())
