@@ -245,6 +245,7 @@ def test_start_up_errors(tmp_path):
     proc = ProxyProcess(tmp_path)
     assert add_user(proc.auth_file).returncode == 0
     import subprocess
+
     from proxy_helpers import proxy_command
     missing = subprocess.run(proxy_command("--foreground", "--auth-file", str(tmp_path / "none")),
                              capture_output=True, text=True, timeout=30)
