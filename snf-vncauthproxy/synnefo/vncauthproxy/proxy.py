@@ -129,7 +129,7 @@ class VncAuthProxy:
     async def start(self):
         c = self.config
         self.control = await asyncio.start_server(self.handle_control, c.listen_address, c.listen_port,
-                                                  ssl=c.control_tls, limit=MAX_REQUEST)
+                                                  ssl=c.control_tls, limit=MAX_REQUEST, backlog=1024)
         addr = self.control.sockets[0].getsockname()
         log.info("control channel on %s port %d (%s); forwardings on %s, ports %d-%d, public address %s",
                  addr[0], addr[1], "TLS" if c.control_tls else "plain TCP",
@@ -213,7 +213,10 @@ class VncAuthProxy:
         if self._throttled(peer):
             raise RequestError("too many failed authentications from %s; try again later" % peer)
         user, secret, host, port, source, password, kind = validate_request(request, c)
-        if not await asyncio.to_thread(c.users.check, user, secret):
+        allowed = c.users.check_cached(user, secret)
+        if allowed is None:
+            allowed = await asyncio.to_thread(c.users.check, user, secret)
+        if not allowed:
             self.failures[peer].append(time.monotonic())
             raise RequestError("authentication failed for user %r" % user)
         if kind == "vnc-wss" and c.tls is None:

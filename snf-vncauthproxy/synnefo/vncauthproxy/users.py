@@ -10,6 +10,7 @@ import hmac
 import os
 import re
 import secrets
+import threading
 
 SCHEME = "pbkdf2_sha256"
 ITERATIONS = 120_000
@@ -66,6 +67,8 @@ class UserStore:
         self._users = {}
         self._verified = {}
         self._key = secrets.token_bytes(32)
+        # one slow check at a time: concurrent requests of a user wait for the first
+        self._slow = threading.Lock()
         self.reload()
 
     def reload(self):
@@ -83,21 +86,36 @@ class UserStore:
     def __len__(self):
         return len(self._users)
 
-    def check(self, name, password):
-        """Whether ``name`` may use the control channel with ``password``."""
+    def _token(self, name, password):
         try:
             self.reload()
         except UsersFileError:
             pass  # keep the last good list; the daemon logs file problems at start
         encoded = self._users.get(name)
         if encoded is None or not isinstance(password, str):
+            return None, None
+        return encoded, hmac.new(self._key, (encoded + "\0" + password).encode("utf-8"), "sha256").digest()
+
+    def check_cached(self, name, password):
+        """True when this very password of ``name`` was checked before (fast);
+        False when the user is unknown; None when the slow check is needed."""
+        encoded, token = self._token(name, password)
+        if encoded is None:
             return False
-        token = hmac.new(self._key, (encoded + "\0" + password).encode("utf-8"), "sha256").digest()
-        if hmac.compare_digest(self._verified.get(name, b""), token):
-            return True
-        if check_password(password, encoded):
-            self._verified[name] = token
-            return True
+        return True if hmac.compare_digest(self._verified.get(name, b""), token) else None
+
+    def check(self, name, password):
+        """Whether ``name`` may use the control channel with ``password`` (slow
+        the first time: call it in a thread)."""
+        encoded, token = self._token(name, password)
+        if encoded is None:
+            return False
+        with self._slow:
+            if hmac.compare_digest(self._verified.get(name, b""), token):
+                return True
+            if check_password(password, encoded):
+                self._verified[name] = token
+                return True
         return False
 
 
