@@ -69,3 +69,41 @@ def test_hook_and_progress_monitor_import_without_django(ganeti_node_venv):
             "sys.exit('django' in sys.modules)")
     proc = run([str(target / "bin" / "python"), "-c", code], env=env)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def console_proxy_venv(tmp_path_factory):
+    """An API node's console proxy: snf-common + snf-vncauthproxy only."""
+    base = tmp_path_factory.mktemp("console-proxy")
+    target = base / "venv"
+    venv.EnvBuilder(system_site_packages=False, with_pip=True, clear=True).create(str(target))
+    sources = []
+    for package in ("snf-common", "snf-vncauthproxy"):
+        copy = base / package
+        shutil.copytree(os.path.join(ROOT, package), copy,
+                        ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__"))
+        sources.append(str(copy))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    pip = [str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--no-input"]
+    proc = run(pip + sources, env=env)
+    if proc.returncode != 0:
+        proc = run(pip + ["--no-build-isolation"] + sources, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    yield target, env, base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_console_proxy_installs_and_runs_without_django(console_proxy_venv):
+    target, env, base = console_proxy_venv
+    proc = run([str(target / "bin" / "snf-vncauthproxy"), "--help"], env=env)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: snf-vncauthproxy"), proc.stderr
+    users = str(base / "users")
+    proc = run([str(target / "bin" / "snf-vncauthproxy"), "--auth-file", users, "--add-user", "cyclades"],
+               env=env, input="pw\n")
+    assert proc.returncode == 0, proc.stderr
+    code = ("import sys, synnefo.vncauthproxy.cli, synnefo.vncauthproxy.proxy; "
+            "from synnefo.util.rfb import vnc_auth_response; vnc_auth_response(bytes(16), 'pw'); "
+            "sys.exit('django' in sys.modules)")
+    proc = run([str(target / "bin" / "python"), "-c", code], env=env)
+    assert proc.returncode == 0, proc.stderr
