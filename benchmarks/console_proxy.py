@@ -28,7 +28,6 @@ import json
 import os
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -314,7 +313,8 @@ def main(argv=None):
           f"bare relay: median {b_med * 1000:.1f} ms, p95 {b_95 * 1000:.1f} ms")
     print(f"throughput      proxy: {proxy_tput / mib:.1f} MiB/s   bare relay: {bare_tput / mib:.1f} MiB/s")
     print(f"ratio idle set-up latency (proxy / limit): median {i_med / b_i_med:.2f}")
-    print(f"ratio set-up latency under load (proxy / limit): median {p_med / b_med:.2f}, p95 {p_95 / b_95:.2f}")
+    print(f"ratio set-up latency under load (proxy / limit): median {p_med / b_med:.2f}, "
+          f"p95 {p_95 / b_95:.2f}")
     print(f"ratio throughput (proxy / limit): {proxy_tput / bare_tput:.2f}")
     return 0
 
