@@ -67,7 +67,8 @@ def test_console_follows_the_instance(tmp_path):
 
 
 def test_no_vnc_with_the_fake_hypervisor(tmp_path):
-    with SimProcess(tmp_path, "--job-duration", "0.05", "--hypervisor", "fake") as sim, sim.client() as client:
+    with SimProcess(tmp_path, "--job-duration", "0.05", "--hypervisor", "fake") as sim, \
+            sim.client() as client:
         create(client, "snf-novnc")
         assert client.get_instance_console("snf-novnc")["kind"] == "message"
 
@@ -100,7 +101,8 @@ def test_rfb_3_3_client_and_a_16_bit_pixel_format():
             assert (x, y, w, h, encoding) == (0, 0, width, height, 0)
             pixels = _recv(sock, w * h * 2)
             r, g, b = vnc.PALETTE[vnc.BACKGROUND]
-            assert pixels[:2] == ((r * 31 // 255) << 11 | (g * 63 // 255) << 5 | b * 31 // 255).to_bytes(2, "big")
+            rgb565 = (r * 31 // 255) << 11 | (g * 63 // 255) << 5 | b * 31 // 255
+            assert pixels[:2] == rgb565.to_bytes(2, "big")
             # colour maps are refused: the connection ends
             sock.sendall(b"\x00\x00\x00\x00" + rfb.PIXEL_FORMAT.pack(8, 8, 0, 0, 0, 0, 0, 0, 0, 0))
             assert sock.recv(1) == b""
