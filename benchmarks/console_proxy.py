@@ -48,26 +48,8 @@ def free_port():
 
 
 # -- the VM and the bare relay (run as subprocesses: this file with a mode) ----
-async def vm_session(reader, writer):
-    try:
-        writer.write(rfb.VERSION_3_8)
-        await reader.readexactly(12)
-        writer.write(bytes([1, rfb.SECURITY_NONE]))
-        await reader.readexactly(1)
-        writer.write(rfb.RESULT_OK)
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-    except (OSError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        writer.close()
-
-
 async def pump(reader, writer):
+    """Copy reader to writer until the end (the same stream's writer: an echo)."""
     try:
         while True:
             data = await reader.read(65536)
@@ -79,6 +61,19 @@ async def pump(reader, writer):
         pass
     finally:
         writer.close()
+
+
+async def vm_session(reader, writer):
+    try:
+        writer.write(rfb.VERSION_3_8)
+        await reader.readexactly(12)
+        writer.write(bytes([1, rfb.SECURITY_NONE]))
+        await reader.readexactly(1)
+        writer.write(rfb.RESULT_OK)
+    except (OSError, asyncio.IncompleteReadError):
+        writer.close()
+        return
+    await pump(reader, writer)
 
 
 async def run_vm(port):

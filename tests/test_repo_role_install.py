@@ -15,14 +15,13 @@ def run(args, **kwargs):
     return subprocess.run(args, capture_output=True, text=True, timeout=PIP_TIMEOUT, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def ganeti_node_venv(tmp_path_factory):
-    base = tmp_path_factory.mktemp("ganeti-node")
+def install_role(base, packages):
+    """A fresh venv under ``base`` with only ``packages`` of the tree -> (venv dir, env)."""
     target = base / "venv"
     venv.EnvBuilder(system_site_packages=False, with_pip=True, clear=True).create(str(target))
     # Build from copies: building in place would leave build/ and *.egg-info in the repository.
     sources = []
-    for package in ("snf-common", "snf-cyclades-gtools"):
+    for package in packages:
         copy = base / package
         shutil.copytree(os.path.join(ROOT, package), copy,
                         ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__"))
@@ -36,7 +35,13 @@ def ganeti_node_venv(tmp_path_factory):
     if proc.returncode != 0:   # an offline machine without setuptools in the mirror
         proc = run(pip + ["--no-build-isolation"] + sources, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    yield target, env
+    return target, env
+
+
+@pytest.fixture(scope="module")
+def ganeti_node_venv(tmp_path_factory):
+    base = tmp_path_factory.mktemp("ganeti-node")
+    yield install_role(base, ("snf-common", "snf-cyclades-gtools"))
     shutil.rmtree(base, ignore_errors=True)
 
 
@@ -75,20 +80,7 @@ def test_hook_and_progress_monitor_import_without_django(ganeti_node_venv):
 def console_proxy_venv(tmp_path_factory):
     """An API node's console proxy: snf-common + snf-vncauthproxy only."""
     base = tmp_path_factory.mktemp("console-proxy")
-    target = base / "venv"
-    venv.EnvBuilder(system_site_packages=False, with_pip=True, clear=True).create(str(target))
-    sources = []
-    for package in ("snf-common", "snf-vncauthproxy"):
-        copy = base / package
-        shutil.copytree(os.path.join(ROOT, package), copy,
-                        ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__"))
-        sources.append(str(copy))
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    pip = [str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--no-input"]
-    proc = run(pip + sources, env=env)
-    if proc.returncode != 0:
-        proc = run(pip + ["--no-build-isolation"] + sources, env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    target, env = install_role(base, ("snf-common", "snf-vncauthproxy"))
     yield target, env, base
     shutil.rmtree(base, ignore_errors=True)
 
