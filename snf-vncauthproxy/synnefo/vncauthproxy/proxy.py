@@ -312,7 +312,11 @@ class VncAuthProxy:
                 if not arrival.done():
                     arrival.cancel()
             peer = (writer.get_extra_info("peername") or ("?",))[0]
-            await self._serve_client(fwd, vm, reader, writer, peer, started)
+            try:
+                await self._serve_client(fwd, vm, reader, writer, peer, started)
+            except Exception:
+                log.exception("port %d: session of %s ended by an unexpected error", fwd.port, peer)
+                writer.close()
         finally:
             vm.close()
             self.forwardings.pop(fwd.port, None)
