@@ -302,15 +302,18 @@ class VncAuthProxy:
         started = time.monotonic()
         try:
             try:
-                reader, writer = await asyncio.wait_for(asyncio.shield(arrival), c.connect_timeout)
+                await asyncio.wait_for(asyncio.shield(arrival), c.connect_timeout)
             except TimeoutError:
-                log.info("port %d: no client within %.0f s; forwarding to %s:%d closed",
-                         fwd.port, c.connect_timeout, *fwd.destination)
-                return
+                pass
             finally:
                 server.close()   # one client only: later connections are refused
                 if not arrival.done():
                     arrival.cancel()
+            if arrival.cancelled():
+                log.info("port %d: no client within %.0f s; forwarding to %s:%d closed",
+                         fwd.port, c.connect_timeout, *fwd.destination)
+                return
+            reader, writer = arrival.result()
             peer = (writer.get_extra_info("peername") or ("?",))[0]
             try:
                 await self._serve_client(fwd, vm, reader, writer, peer, started)
