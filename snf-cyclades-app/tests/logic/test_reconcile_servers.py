@@ -5,10 +5,10 @@ import datetime
 import json
 
 import pytest
-from django.core.management import load_command_class
 from django.db import connections
 from django.utils import timezone
-from logic_helpers import FakeRapi, make_backend, rapi_error
+from logic_helpers import make_backend
+from reconcile_helpers import GanetiRapi, findings, manage
 from synnefo.db.models import (
     Flavor,
     IPPoolTable,
@@ -25,41 +25,6 @@ from synnefo.logic.utils import instance_name, network_name
 OLD = timezone.now() - datetime.timedelta(hours=1)
 
 
-class GanetiRapi(FakeRapi):
-    """FakeRapi with instances and jobs that reconciliation reads."""
-
-    def __init__(self):
-        super().__init__()
-        self.instances = {}
-        self.job_views = {}
-        self.down = False
-
-    def add(self, vm, up=True, nics=(), cpu=None, ram=None, tags=()):
-        self.instances[instance_name(vm.id)] = {
-            "name": instance_name(vm.id), "oper_state": up,
-            "beparams": {"vcpus": cpu or vm.flavor.cpu, "maxmem": ram or vm.flavor.ram},
-            "nic.macs": [n[0] for n in nics], "nic.ips": [n[1] for n in nics],
-            "nic.networks.names": [n[2] for n in nics], "tags": list(tags)}
-
-    def get_instances(self, bulk=False):
-        self._call("get_instances", bulk=bulk)
-        if self.down:
-            raise rapi_error("connection refused", None)
-        return list(self.instances.values()) if bulk else list(self.instances)
-
-    def get_job(self, job_id):
-        self._call("get_job", job_id)
-        if job_id not in self.job_views:
-            raise rapi_error("job %s not found" % job_id, 404)
-        return self.job_views[job_id]
-
-    def job(self, job_id, opcode, status, end=(1000, 0)):
-        final = status in ("success", "error", "canceled")
-        result = [["OpExecError", ["disk failed"]]] if status == "error" else [None]
-        self.job_views[job_id] = {"id": job_id, "ops": [{"OP_ID": opcode}], "status": status,
-                                  "end_ts": list(end) if final else None, "opresult": result}
-
-
 @pytest.fixture
 def ganeti(monkeypatch, db):
     fake = GanetiRapi()
@@ -70,17 +35,7 @@ def ganeti(monkeypatch, db):
 @pytest.fixture
 def run(db, monkeypatch, capsys):
     monkeypatch.setattr(connections, "close_all", lambda: None)
-
-    def run(*argv):
-        command = load_command_class("synnefo.logic", argv[0])
-        code = 0
-        try:
-            command.run_from_argv(["snf-manage"] + list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
+    return manage(capsys)
 
 
 @pytest.fixture
@@ -109,10 +64,6 @@ def add_nic(vm, net, ip, mac, index=0):
         pool = IPPool.for_network(net)
         pool.reserve(ip)
         pool.save()
-
-
-def findings(out):
-    return {(f["kind"], f["object"]): f for f in json.loads(out)}
 
 
 def diagnostics(vm):

@@ -1,0 +1,60 @@
+"""Helpers of the reconciliation tests: a fake RAPI client with instances and jobs."""
+
+import json
+
+from django.core.management import load_command_class
+from logic_helpers import FakeRapi, rapi_error
+from synnefo.logic.utils import instance_name
+
+
+class GanetiRapi(FakeRapi):
+    """FakeRapi with instances and jobs that reconciliation reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.instances = {}
+        self.job_views = {}
+        self.down = False
+
+    def add(self, vm, up=True, nics=(), cpu=None, ram=None, tags=()):
+        self.instances[instance_name(vm.id)] = {
+            "name": instance_name(vm.id), "oper_state": up,
+            "beparams": {"vcpus": cpu or vm.flavor.cpu, "maxmem": ram or vm.flavor.ram},
+            "nic.macs": [n[0] for n in nics], "nic.ips": [n[1] for n in nics],
+            "nic.networks.names": [n[2] for n in nics], "tags": list(tags)}
+
+    def get_instances(self, bulk=False):
+        self._call("get_instances", bulk=bulk)
+        if self.down:
+            raise rapi_error("connection refused", None)
+        return list(self.instances.values()) if bulk else list(self.instances)
+
+    def get_job(self, job_id):
+        self._call("get_job", job_id)
+        if job_id not in self.job_views:
+            raise rapi_error("job %s not found" % job_id, 404)
+        return self.job_views[job_id]
+
+    def job(self, job_id, opcode, status, end=(1000, 0)):
+        final = status in ("success", "error", "canceled")
+        result = [["OpExecError", ["disk failed"]]] if status == "error" else [None]
+        self.job_views[job_id] = {"id": job_id, "ops": [{"OP_ID": opcode}], "status": status,
+                                  "end_ts": list(end) if final else None, "opresult": result}
+
+
+def manage(capsys):
+    """``run(name, *args) -> (exit code, stdout, stderr)`` of an snf-manage command."""
+    def run(*argv):
+        command = load_command_class("synnefo.logic", argv[0])
+        code = 0
+        try:
+            command.run_from_argv(["snf-manage"] + list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+def findings(out):
+    return {(f["kind"], f["object"]): f for f in json.loads(out)}
