@@ -2,7 +2,7 @@
 
 One bulk instance list per backend (``GET /2/instances?bulk=1``); networks,
 node groups and single jobs only when a check needs them, each read at most
-once. ``taken_at`` is when the instance list was read: a repair is applied
+once. ``taken_at`` is when the first list was read: a repair is applied
 as an event of that moment, so any job that ends after it (a user action
 racing with reconciliation) still wins through the ordering guard.
 """
@@ -47,10 +47,14 @@ class BackendView:
 
     # -- instances ---------------------------------------------------------
 
+    def _reading(self):
+        if self.taken_at is None:
+            self.taken_at = datetime.datetime.now(datetime.UTC)
+
     def instances(self):
         """``{instance name: bulk view}``."""
         if self._instances is None:
-            self.taken_at = datetime.datetime.now(datetime.UTC)
+            self._reading()
             answer = self._call("get_instances", True) or []
             self._instances = {inst["name"]: inst for inst in answer if isinstance(inst, dict)}
         return self._instances
@@ -69,6 +73,7 @@ class BackendView:
     def networks(self):
         """``{network id: bulk view}`` of our Ganeti networks (``<prefix>net-<id>``)."""
         if self._networks is None:
+            self._reading()
             answer = self._call("get_networks", True) or []
             self._networks = {}
             for net in answer:

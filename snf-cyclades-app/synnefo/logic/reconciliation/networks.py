@@ -6,7 +6,9 @@ existing network; public networks: the backends with a BackendNetwork):
 
 * ``missing``: not in Ganeti (no BackendNetwork row, a backend that was
   offline at creation, a network removed behind our back, a create that
-  failed): fix = create it and connect it to every node group;
+  failed): fix = its BackendNetwork goes PENDING (``OP_NETWORK_ADD``
+  success as of the read) and it is created and connected to every node
+  group again;
 * ``stale``: being destroyed and already gone from Ganeti, but the removal
   never reached the DB: fix = the lost ``OP_NETWORK_REMOVE`` success;
 * ``hanging``: in Ganeti but not connected to every node group: fix =
@@ -70,7 +72,7 @@ def check_backend(report, view, networks, fix):
         report.error(backend, "backend did not answer: %s" % exc)
         return False
     bnets = {b.network_id: b for b in BackendNetwork.objects.filter(backend=backend)}
-    when = events.event_time(None)
+    when = events.event_time(view.taken_at)
     for network in networks:
         bnet = bnets.get(network.id)
         if not _belongs(network, backend, bnet) or (bnet is not None and bnet.deleted):
@@ -91,7 +93,7 @@ def check_backend(report, view, networks, fix):
                 why = "no BackendNetwork row" if bnet is None else "not in Ganeti (%s in the DB)" % \
                     bnet.operstate
                 _finding(report, backend, "missing", obj, why, fix,
-                         lambda n=network: _create(n, backend))
+                         lambda n=network: _create(n, backend, when))
             continue
         if destroying:
             if not NetworkInterface.objects.filter(network=network).exists():
@@ -136,8 +138,12 @@ def _connected(network, backend, when):
     return events.network_status(network.id, backend.clustername, "OP_NETWORK_CONNECT", "success", when)
 
 
-def _create(network, backend):
+def _create(network, backend, when):
+    """Create and connect it again. Its BackendNetwork goes PENDING by the
+    ``OP_NETWORK_ADD`` success of the moment Ganeti was read, so the delayed
+    messages of whatever removed it before (older) can no longer apply."""
     backend_mod.ensure_backend_network(network, backend)
+    events.network_status(network.id, backend.clustername, "OP_NETWORK_ADD", "success", when)
     return backend_mod.create_network_on_backend(network, backend)
 
 
