@@ -230,3 +230,12 @@ def test_bridge_and_mac_prefix_pools(run, ganeti, backend):
         assert not MacPrefixPool.locked().is_available("aa:00:3")
     code, out, err = run("reconcile-pools", "--no-ganeti", "--output", "json")
     assert [f["kind"] for f in json.loads(out)] == ["duplicate-bridge"]
+
+
+@pytest.mark.parametrize("argv", [["reconcile-networks", "--backend-id", "x"],
+                                  ["reconcile-networks", "--backend-id", "77"],
+                                  ["reconcile-networks", "--output", "csv"],
+                                  ["reconcile-pools", "--fix", "--bogus"]])
+def test_bad_input_is_one_line_exit_2(run, ganeti, backend, argv):
+    code, out, err = run(*argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1, (code, err)

@@ -221,6 +221,7 @@ def test_server_and_backend_filters(run, setup, ganeti):
     (["--interval", "abc"], "--interval"),
     (["--interval", "0"], "--interval"),
     (["--backend-id", "99"], "Backend with ID 99"),
+    (["--backend-id", "-1"], "--backend-id"),
     (["--server-id", "x"], "--server-id"),
     (["--server-id", "424242"], "424242"),
     (["--output", "csv"], "table or json"),
@@ -228,7 +229,7 @@ def test_server_and_backend_filters(run, setup, ganeti):
 ])
 def test_bad_input_is_one_line(run, setup, argv, text):
     code, out, err = run("reconcile-servers", *argv)
-    assert code != 0 and code is not None
+    assert code == 2
     assert len(err.strip().splitlines()) == 1 and text in err, err
 
 
@@ -266,3 +267,21 @@ def test_staggered_bound_every_server_once_per_period(run, setup, ganeti, settin
             if vm.id in last:
                 assert now - last[vm.id] < datetime.timedelta(minutes=period), (minute, vm.id)
     assert set(last) == {vm.id for vm in vms}
+
+
+def test_progress_bar_only_on_a_terminal():
+    import io
+
+    from synnefo.logic.reconciliation.report import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = Progress(4, "reconciling servers", stream=stream)
+        for _ in range(4):
+            bar.step()
+        bar.close()
+    assert pipe.getvalue() == ""
+    assert tty.getvalue().endswith("] 4/4\n") and "\r" in tty.getvalue()

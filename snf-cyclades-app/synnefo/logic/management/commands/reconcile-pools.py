@@ -1,15 +1,13 @@
 """snf-manage reconcile-pools: bridge, MAC-prefix and IP pools vs what is in use."""
 
-from django.core.management.base import CommandError
-from synnefo.db.management.common import ManageCommand
 from synnefo.db.models import Backend
 from synnefo.logic.reconciliation import pools
+from synnefo.logic.reconciliation.command import ReconcileCommand
 from synnefo.logic.reconciliation.ganeti import BackendUnreachable, BackendView
 from synnefo.logic.reconciliation.report import Report
-from synnefo.webproject.management.output import add_output_argument
 
 
-class Command(ManageCommand):
+class Command(ReconcileCommand):
     help = ("Check the bridge pool, the MAC-prefix pool and every network's IP pool against what "
             "is really in use (networks, backend networks, NICs in the DB and in Ganeti): values "
             "used twice are reported; with --fix, values allocated but used by nothing are freed "
@@ -20,11 +18,9 @@ class Command(ManageCommand):
         parser.add_argument("--fix", action="store_true", help="repair the pools")
         parser.add_argument("--no-ganeti", action="store_true",
                             help="compare with the DB only (do not read the backends' instances)")
-        add_output_argument(parser)
+        super().add_arguments(parser)
 
-    def handle(self, *args, **options):
-        if options["output"] not in ("table", "json"):
-            raise CommandError("--output must be table or json")
+    def reconcile(self, options):
         report = Report()
         views = []
         if not options["no_ganeti"]:
@@ -39,7 +35,4 @@ class Command(ManageCommand):
         # What a backend that did not answer uses is unknown: then repair nothing.
         fix = options["fix"] and not report.findings
         pools.reconcile(report, fix, views)
-        report.write(self.stdout, options["output"], summary="pools checked")
-        status = report.exit_status()
-        if status:
-            raise SystemExit(status)
+        self.finish(report, options, "pools checked")

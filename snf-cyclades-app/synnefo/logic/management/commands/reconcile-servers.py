@@ -1,20 +1,18 @@
 """snf-manage reconcile-servers: compare servers with Ganeti and repair the drift."""
 
 from django.core.management.base import CommandError
-from synnefo.db.management.common import ManageCommand
-from synnefo.db.models import Backend, VirtualMachine
+from synnefo.db.management.common import positive_int
+from synnefo.db.models import VirtualMachine
 from synnefo.logic.reconciliation import servers
+from synnefo.logic.reconciliation.command import ReconcileCommand
 from synnefo.logic.reconciliation.report import Report
-from synnefo.webproject.management.output import add_output_argument
-
-FORMATS = ("table", "json")
 
 
 def fix_dest(kind):
     return "fix_" + kind.replace("-", "_")
 
 
-class Command(ManageCommand):
+class Command(ReconcileCommand):
     help = ("Compare the servers of the DB with the instances of every Ganeti backend and report "
             "(default) or repair (--fix-*) what differs. Without --all (or --server-id) only the "
             "share of servers reconciled longest ago is checked, so that a run every --interval "
@@ -37,11 +35,9 @@ class Command(ManageCommand):
         parser.add_argument("--backend-id", help="only this backend")
         parser.add_argument("--server-id", action="append", default=[], metavar="ID",
                             help="only this server (repeatable, or comma-separated)")
-        add_output_argument(parser)
+        super().add_arguments(parser)
 
-    def handle(self, *args, **options):
-        if options["output"] not in FORMATS:
-            raise CommandError("--output must be table or json")
+    def reconcile(self, options):
         interval = None
         if not options["all"] and not options["server_id"]:
             try:
@@ -51,15 +47,10 @@ class Command(ManageCommand):
                                    % options["interval"]) from None
             if not interval > 0 or interval != interval or interval == float("inf"):
                 raise CommandError("--interval must be a positive number of minutes")
-        backend_id = None
-        if options["backend_id"] is not None:
-            backend_id = _id(options["backend_id"], "--backend-id")
-            if not Backend.objects.filter(pk=backend_id).exists():
-                raise CommandError("Backend with ID %s not found in DB. Use snf-manage backend-list "
-                                   "to find out the available IDs." % backend_id)
+        backend_id = self.backend_id(options["backend_id"])
         server_ids = []
         for text in options["server_id"]:
-            server_ids += [_id(part, "--server-id") for part in text.split(",") if part.strip()]
+            server_ids += [positive_int(part, "--server-id") for part in text.split(",") if part.strip()]
         missing = set(server_ids) - set(VirtualMachine.objects.filter(pk__in=server_ids, deleted=False)
                                          .values_list("id", flat=True))
         if missing:
@@ -70,17 +61,5 @@ class Command(ManageCommand):
         report = Report()
         checked = servers.reconcile(report, fixes, backend_id=backend_id, server_ids=server_ids,
                                     interval=interval, progress=None)
-        report.write(self.stdout, options["output"], summary="%d server(s) checked" % checked)
-        status = report.exit_status()
-        if status:
-            raise SystemExit(status)
+        self.finish(report, options, "%d server(s) checked" % checked)
 
-
-def _id(text, option):
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        raise CommandError("%s must be an integer id, not %r" % (option, text)) from None
-    if not 0 < value < 2 ** 63:
-        raise CommandError("%s must be a positive id, not %r" % (option, text))
-    return value
