@@ -11,9 +11,9 @@ DB and the API back to what Ganeti has.
 """
 
 import json
-import time
 
 import pytest
+from synnefo.tools.quickstart import _wait_for as until
 
 pytestmark = pytest.mark.slow
 
@@ -53,17 +53,6 @@ def cut_update_path(deployment):
 def restore_update_path(deployment):
     deployment.write_hooks(hooks_dir(deployment))
     deployment.restart("eventd")
-
-
-def until(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not reached in {timeout} s (last: {last!r})")
 
 
 def orphan_body(deployment, name):

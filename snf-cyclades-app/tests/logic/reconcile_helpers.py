@@ -2,8 +2,9 @@
 
 import json
 
-from django.core.management import load_command_class
-from logic_helpers import FakeRapi, rapi_error
+import pytest
+from django.db import connections
+from logic_helpers import FakeRapi, manage, rapi_error
 from synnefo.logic.utils import instance_name
 
 
@@ -42,19 +43,12 @@ class GanetiRapi(FakeRapi):
                                   "end_ts": list(end) if final else None, "opresult": result}
 
 
-def manage(capsys):
-    """``run(name, *args) -> (exit code, stdout, stderr)`` of an snf-manage command."""
-    def run(*argv):
-        command = load_command_class("synnefo.logic", argv[0])
-        code = 0
-        try:
-            command.run_from_argv(["snf-manage"] + list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
-
 def findings(out):
     return {(f["kind"], f["object"]): f for f in json.loads(out)}
+
+
+@pytest.fixture(name="run")
+def run_fixture(db, monkeypatch, capsys):
+    """``run(command, *args) -> (exit code, stdout, stderr)``."""
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+    return manage(capsys)

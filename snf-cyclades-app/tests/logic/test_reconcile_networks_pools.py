@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from logic_helpers import make_backend
-from reconcile_helpers import GanetiRapi, findings, manage
+from reconcile_helpers import GanetiRapi, findings, run_fixture  # noqa: F401 - the run fixture
 from synnefo.db.models import (
     BackendNetwork,
     BridgePoolTable,
@@ -36,12 +36,6 @@ class NetRapi(GanetiRapi):
     def get_networks(self, bulk=False):
         self._call("get_networks", bulk=bulk)
         return list(self.nets.values())
-
-
-@pytest.fixture
-def run(db, monkeypatch, capsys):
-    monkeypatch.setattr(connections, "close_all", lambda: None)
-    return manage(capsys)
 
 
 @pytest.fixture
@@ -141,6 +135,13 @@ def vm_with_nic(backend, net, ip, mac, index=0):
     return vm
 
 
+def allocate(net, ip):
+    with transaction.atomic():
+        pool = IPPool.for_network(net)
+        pool.reserve(ip)
+        pool.save()
+
+
 def pool_of(net):
     return IPPool(IPPoolTable.objects.get(network=net), net)
 
@@ -149,17 +150,11 @@ def test_ip_pool_leak_unreserved_and_conflict(run, ganeti, backend):
     net = network()
     bnet(net, backend)
     ganeti.has(net)
-    with transaction.atomic():
-        pool = IPPool.for_network(net)
-        pool.reserve("10.0.0.2")   # leaked: allocated, used by nothing
-        pool.save()
+    allocate(net, "10.0.0.2")   # leaked: allocated, used by nothing
     vm_with_nic(backend, net, "10.0.0.3", "aa:00:10:00:00:03")  # in use, free in the pool
     vm_with_nic(backend, net, "10.0.0.4", "aa:00:10:00:00:04")
     vm_with_nic(backend, net, "10.0.0.4", "aa:00:10:00:00:05")  # conflict
-    with transaction.atomic():
-        pool = IPPool.for_network(net)
-        pool.reserve("10.0.0.4")
-        pool.save()
+    allocate(net, "10.0.0.4")
     code, out, err = run("reconcile-pools", "--output", "json")
     assert code == 1, out + err
     kinds = sorted(f["kind"] for f in json.loads(out))
@@ -176,10 +171,7 @@ def test_ip_in_use_in_ganeti_only_is_not_freed(run, ganeti, backend):
     net = network()
     bnet(net, backend)
     ganeti.has(net)
-    with transaction.atomic():
-        pool = IPPool.for_network(net)
-        pool.reserve("10.0.0.5")
-        pool.save()
+    allocate(net, "10.0.0.5")
     ganeti.instances["snf-77"] = {"name": "snf-77", "nic.ips": ["10.0.0.5"],
                                   "nic.networks.names": [network_name(net.id)]}
     code, out, err = run("reconcile-pools", "--fix")
@@ -194,10 +186,7 @@ def test_in_flight_create_keeps_its_address(run, ganeti, backend):
     flavor = Flavor.objects.create(cpu=1, ram=1024, disk=20, disk_template="drbd")
     VirtualMachine.objects.create(name="b", userid="alice", backend=backend, flavor=flavor,
                                   imageid="img", operstate="BUILD", task="BUILD")
-    with transaction.atomic():
-        pool = IPPool.for_network(net)
-        pool.reserve("10.0.0.2")
-        pool.save()
+    allocate(net, "10.0.0.2")
     code, out, err = run("reconcile-pools", "--fix")
     assert code == 1 and "in flight" in out
     assert not pool_of(net).is_available("10.0.0.2")

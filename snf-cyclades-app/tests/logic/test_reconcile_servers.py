@@ -5,10 +5,9 @@ import datetime
 import json
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 from logic_helpers import make_backend
-from reconcile_helpers import GanetiRapi, findings, manage
+from reconcile_helpers import GanetiRapi, findings, run_fixture  # noqa: F401 - the run fixture
 from synnefo.db.models import (
     Flavor,
     IPPoolTable,
@@ -30,12 +29,6 @@ def ganeti(monkeypatch, db):
     fake = GanetiRapi()
     monkeypatch.setattr(backends_mod, "get_rapi_client", lambda backend: fake)
     return fake
-
-
-@pytest.fixture
-def run(db, monkeypatch, capsys):
-    monkeypatch.setattr(connections, "close_all", lambda: None)
-    return manage(capsys)
 
 
 @pytest.fixture
