@@ -5,7 +5,8 @@ import json
 import pytest
 from django.db import connections
 from logic_helpers import FakeRapi, manage, rapi_error
-from synnefo.logic.utils import instance_name
+from synnefo.logic import backends as backends_mod
+from synnefo.logic.utils import instance_name, network_name
 
 
 class GanetiRapi(FakeRapi):
@@ -15,6 +16,7 @@ class GanetiRapi(FakeRapi):
         super().__init__()
         self.instances = {}
         self.job_views = {}
+        self.nets = {}
         self.down = False
 
     def add(self, vm, up=True, nics=(), cpu=None, ram=None, tags=()):
@@ -43,8 +45,23 @@ class GanetiRapi(FakeRapi):
                                   "end_ts": list(end) if final else None, "opresult": result}
 
 
-def findings(out):
-    return {(f["kind"], f["object"]): f for f in json.loads(out)}
+    def has(self, network, groups=None):
+        """Ganeti has ``network``, connected to ``groups`` (default: every group)."""
+        groups = self.groups if groups is None else groups
+        self.nets[network_name(network.id)] = {
+            "name": network_name(network.id), "group_list": [[g, "bridged", "br0", ""] for g in groups]}
+
+    def get_networks(self, bulk=False):
+        self._call("get_networks", bulk=bulk)
+        return list(self.nets.values())
+
+
+@pytest.fixture(name="ganeti")
+def ganeti_fixture(monkeypatch, db):
+    """A :class:`GanetiRapi` that every backend's RAPI client is."""
+    fake = GanetiRapi()
+    monkeypatch.setattr(backends_mod, "get_rapi_client", lambda backend: fake)
+    return fake
 
 
 @pytest.fixture(name="run")
@@ -52,3 +69,7 @@ def run_fixture(db, monkeypatch, capsys):
     """``run(command, *args) -> (exit code, stdout, stderr)``."""
     monkeypatch.setattr(connections, "close_all", lambda: None)
     return manage(capsys)
+
+
+def findings(out):
+    return {(f["kind"], f["object"]): f for f in json.loads(out)}

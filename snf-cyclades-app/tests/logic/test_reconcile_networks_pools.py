@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 from logic_helpers import make_backend
-from reconcile_helpers import GanetiRapi, findings, run_fixture  # noqa: F401 - the run fixture
+from reconcile_helpers import GanetiRapi, findings, ganeti_fixture, run_fixture  # noqa: F401 - fixtures
 from synnefo.db.models import (
     BackendNetwork,
     BridgePoolTable,
@@ -16,37 +16,15 @@ from synnefo.db.models import (
     NetworkInterface,
     VirtualMachine,
 )
-from synnefo.logic import backends as backends_mod
 from synnefo.logic.pools import BridgePool, IPPool, MacPrefixPool
 from synnefo.logic.utils import network_name
 
 GROUPS = ["default", "rack2"]
 
 
-class NetRapi(GanetiRapi):
-    def __init__(self):
-        super().__init__()
-        self.groups = list(GROUPS)
-        self.nets = {}
-
-    def has(self, network, groups=GROUPS):
-        self.nets[network_name(network.id)] = {
-            "name": network_name(network.id), "group_list": [[g, "bridged", "br0", ""] for g in groups]}
-
-    def get_networks(self, bulk=False):
-        self._call("get_networks", bulk=bulk)
-        return list(self.nets.values())
-
-
 @pytest.fixture
-def ganeti(monkeypatch, db):
-    fake = NetRapi()
-    monkeypatch.setattr(backends_mod, "get_rapi_client", lambda backend: fake)
-    return fake
-
-
-@pytest.fixture
-def backend(db):
+def backend(db, ganeti):
+    ganeti.groups = list(GROUPS)
     return make_backend(updated=timezone.now())
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.utils import timezone
 from logic_helpers import make_backend
-from reconcile_helpers import GanetiRapi, findings, run_fixture  # noqa: F401 - the run fixture
+from reconcile_helpers import GanetiRapi, findings, ganeti_fixture, run_fixture  # noqa: F401 - fixtures
 from synnefo.db.models import (
     Flavor,
     IPPoolTable,
@@ -22,13 +22,6 @@ from synnefo.logic.reconciliation import servers
 from synnefo.logic.utils import instance_name, network_name
 
 OLD = timezone.now() - datetime.timedelta(hours=1)
-
-
-@pytest.fixture
-def ganeti(monkeypatch, db):
-    fake = GanetiRapi()
-    monkeypatch.setattr(backends_mod, "get_rapi_client", lambda backend: fake)
-    return fake
 
 
 @pytest.fixture
