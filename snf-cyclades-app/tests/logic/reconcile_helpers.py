@@ -18,6 +18,7 @@ class GanetiRapi(FakeRapi):
         self.job_views = {}
         self.nets = {}
         self.down = False
+        self.down_jobs = False
 
     def add(self, vm, up=True, nics=(), cpu=None, ram=None, tags=()):
         self.instances[instance_name(vm.id)] = {
@@ -34,6 +35,8 @@ class GanetiRapi(FakeRapi):
 
     def get_job(self, job_id):
         self._call("get_job", job_id)
+        if self.down_jobs:
+            raise rapi_error("connection reset", None)
         if job_id not in self.job_views:
             raise rapi_error("job %s not found" % job_id, 404)
         return self.job_views[job_id]

@@ -271,3 +271,31 @@ def test_progress_bar_only_on_a_terminal():
         bar.close()
     assert pipe.getvalue() == ""
     assert tty.getvalue().endswith("] 4/4\n") and "\r" in tty.getvalue()
+
+
+def test_all_mode_pages_and_marks_thousands(run, setup, ganeti):
+    """Over more servers than a page (1000): every one is compared with its own
+    NICs and marked reconciled; a server whose job cannot be read is not."""
+    net = setup["net"]
+    vms = VirtualMachine.objects.bulk_create([
+        VirtualMachine(name="vm", userid="alice", backend=setup["backend"], flavor=setup["flavor"],
+                       imageid="img", operstate="STARTED") for _ in range(1203)])
+    VirtualMachine.objects.update(created=OLD, updated=OLD)
+    vms = list(VirtualMachine.objects.order_by("id"))
+    NetworkInterface.objects.bulk_create([
+        NetworkInterface(machine=vm, network=net, index=0, mac="aa:00:00:00:%02x:%02x" % divmod(i, 256))
+        for i, vm in enumerate(vms)])
+    for i, vm in enumerate(vms):
+        mac = "aa:00:00:00:%02x:%02x" % divmod(i, 256)
+        if i == 1100:
+            mac = "aa:00:00:00:ff:ff"  # drift after the first page
+        ganeti.add(vm, nics=[(mac, None, network_name(net.id))])
+    VirtualMachine.objects.filter(pk=vms[5].pk).update(task="STOP", task_job_id=9)
+    ganeti.down_jobs = True
+    code, out, err = run("reconcile-servers", "--all", "--output", "json")
+    assert code == 2, out + err
+    rows = json.loads(out)
+    assert {(r["kind"], r["object"]) for r in rows} == {
+        ("unsynced-nics", "server %s" % vms[1100].id), ("error", "server %s" % vms[5].id)}, rows
+    unmarked = set(VirtualMachine.objects.filter(last_reconciled__isnull=True).values_list("id", flat=True))
+    assert unmarked == {vms[5].id}

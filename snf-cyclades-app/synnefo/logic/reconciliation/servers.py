@@ -19,9 +19,10 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import Count, F
 from synnefo.db.models import Backend, Flavor, Network, NetworkInterface, VirtualMachine
 from synnefo.logic import state
 from synnefo.logic.reconciliation import events
@@ -343,10 +344,10 @@ class ServerChecker:
         """Orphan instances and instances of servers deleted in the DB."""
         issues = []
         owners = {}
-        for chunk in _chunks(instances):
-            owners.update({pk: (deleted, backend_id) for pk, deleted, backend_id in
-                           VirtualMachine.objects.filter(pk__in=chunk)
-                           .values_list("id", "deleted", "backend_id")})
+        if instances:  # one range query: no list of thousands of ids
+            owners = {pk: (deleted, backend_id) for pk, deleted, backend_id in
+                      VirtualMachine.objects.filter(pk__gte=min(instances), pk__lte=max(instances))
+                      .values_list("id", "deleted", "backend_id") if pk in instances}
         for vm_id in sorted(instances):
             name = instances[vm_id]["name"]
             owner = owners.get(vm_id)
@@ -375,11 +376,59 @@ class ServerChecker:
 
 # --- the run --------------------------------------------------------------------
 
+SERVER_FIELDS = ("id", "operstate", "task", "task_job_id", "backendjobid", "backendjobstatus",
+                 "created", "updated", "flavor_id")
+NIC_FIELDS = ("machine_id", "index", "network_id", "mac", "ipv4", "ipv6", "dirty")
+
+
+def load_servers(query, limit=None):
+    """The servers of ``query`` by id as plain records (what the checks read; model
+    instances would cost most of a run over thousands of servers)."""
+    flavors = {}
+    records = []
+    rows = query.order_by("id").values(*SERVER_FIELDS)
+    for row in rows[:limit] if limit else rows:
+        record = SimpleNamespace(**row)
+        if row["flavor_id"] not in flavors:
+            flavors[row["flavor_id"]] = Flavor.objects.get(pk=row["flavor_id"])
+        record.flavor = flavors[row["flavor_id"]]
+        records.append(record)
+    return records
+
+
+def load_nics(query):
+    """``{server id: [NIC records by index]}`` of a NetworkInterface query."""
+    nics = {}
+    for row in query.order_by("machine_id", "index").values(*NIC_FIELDS):
+        nics.setdefault(row["machine_id"], []).append(SimpleNamespace(**row))
+    return nics
+
+
 def _backends(backend_id):
     query = Backend.objects.order_by("id")
     if backend_id is not None:
         query = query.filter(pk=backend_id)
     return list(query)
+
+
+def _pages(backend, ids=None, size=1000):
+    """The servers to check on ``backend`` in pages of records: ``ids`` (a
+    selection), or every non-deleted one (keyset pages, no id lists)."""
+    base = VirtualMachine.objects.filter(deleted=False, backend=backend)
+    if ids is not None:
+        for chunk in _chunks(ids, size):
+            yield load_servers(base.filter(pk__in=chunk)), load_nics(
+                NetworkInterface.objects.filter(machine_id__in=chunk))
+        return
+    last = 0
+    while True:
+        page = load_servers(base.filter(pk__gt=last), size)
+        if not page:
+            return
+        yield page, load_nics(NetworkInterface.objects.filter(
+            machine__backend=backend, machine__deleted=False, machine_id__gt=last,
+            machine_id__lte=page[-1].id))
+        last = page[-1].id
 
 
 def reconcile(report, fixes=(), backend_id=None, server_ids=None, interval=None, progress=None):
@@ -388,36 +437,36 @@ def reconcile(report, fixes=(), backend_id=None, server_ids=None, interval=None,
     fixes = set(fixes)
     all_backends = _backends(backend_id)
     for backend in all_backends:
-        if backend.offline:
-            if backend_id is not None:
-                report.error(backend, "backend is offline: not reconciled")
+        if backend.offline and backend_id is not None:
+            report.error(backend, "backend is offline: not reconciled")
     backends = [b for b in all_backends if not b.offline]
-    selected = select_servers(backends, server_ids, interval)
+    every = interval is None and not server_ids
     by_backend = {}
-    for chunk in _chunks(selected):
-        for pk, b_id in VirtualMachine.objects.filter(pk__in=chunk).values_list("id", "backend_id"):
-            by_backend.setdefault(b_id, []).append(pk)
-    bar = Progress(len(selected), "reconciling servers", enabled=progress)
+    if every:
+        counts = dict(VirtualMachine.objects.filter(deleted=False, backend__in=backends)
+                      .order_by().values_list("backend_id").annotate(n=Count("id")))
+        total = sum(counts.values())
+    else:
+        selected = select_servers(backends, server_ids, interval)
+        for chunk in _chunks(selected):
+            for pk, b_id in VirtualMachine.objects.filter(pk__in=chunk).values_list("id", "backend_id"):
+                by_backend.setdefault(b_id, []).append(pk)
+        counts = {b_id: len(ids) for b_id, ids in by_backend.items()}
+        total = len(selected)
+    bar = Progress(total, "reconciling servers", enabled=progress)
     checked = 0
     for backend in backends:
-        ids = by_backend.get(backend.id, [])
         view = BackendView(backend)
         try:
             instances = view.ours()
         except BackendUnreachable as exc:
             report.error(backend, "backend did not answer: %s" % exc)
-            bar.step(len(ids))
+            bar.step(counts.get(backend.id, 0))
             continue
         checker = ServerChecker(view)
-        issues = [] if server_ids else checker.unowned(instances)
-        _apply(report, backend, issues, fixes)
+        _apply(report, backend, [] if server_ids else checker.unowned(instances), fixes)
         done = []
-        for chunk in _chunks(ids, 500):
-            vms = list(VirtualMachine.objects.filter(pk__in=chunk, deleted=False)
-                       .select_related("flavor").order_by("id"))
-            nics = {}
-            for nic in NetworkInterface.objects.filter(machine_id__in=chunk).order_by("index"):
-                nics.setdefault(nic.machine_id, []).append(nic)
+        for vms, nics in _pages(backend, None if every else by_backend.get(backend.id, [])):
             wanted_nets = {network_id_of(n) for vm in vms for n in
                            (instances.get(vm.id) or {}).get("nic.networks.names") or []}
             known = set(Network.objects.filter(pk__in=[n for n in wanted_nets if n is not None])
@@ -433,10 +482,26 @@ def reconcile(report, fixes=(), backend_id=None, server_ids=None, interval=None,
                     done.append(vm.id)
                 bar.step()
             checked += len(vms)
-        for chunk in _chunks(done):
-            VirtualMachine.objects.filter(pk__in=chunk).update(last_reconciled=checker.now)
+        _mark_reconciled(backend, done, checker.now)
     bar.close()
     return checked
+
+
+def _mark_reconciled(backend, done, now):
+    """``last_reconciled = now`` for the servers ``done`` (a long list as id ranges)."""
+    if len(done) <= 1000:
+        VirtualMachine.objects.filter(pk__in=done).update(last_reconciled=now)
+        return
+    start = None
+    previous = None
+    for pk in sorted(done) + [None]:
+        if start is not None and (pk is None or pk != previous + 1):
+            VirtualMachine.objects.filter(backend=backend, pk__gte=start, pk__lte=previous) \
+                .update(last_reconciled=now)
+            start = None
+        if start is None:
+            start = pk
+        previous = pk
 
 
 def _apply(report, backend, issues, fixes):
