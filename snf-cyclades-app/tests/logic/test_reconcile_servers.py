@@ -299,3 +299,17 @@ def test_all_mode_pages_and_marks_thousands(run, setup, ganeti):
         ("unsynced-nics", "server %s" % vms[1100].id), ("error", "server %s" % vms[5].id)}, rows
     unmarked = set(VirtualMachine.objects.filter(last_reconciled__isnull=True).values_list("id", flat=True))
     assert unmarked == {vms[5].id}
+
+
+def test_nic_fix_reports_ipv6_and_firewall_like_the_hook(run, setup, ganeti):
+    net = Network.objects.create(name="v6", subnet="10.8.0.0/29", subnet6="2001:db8:1::/64",
+                                 userid="alice", type="PRIVATE_MAC_FILTERED", mac_prefix="aa:00:1",
+                                 state="ACTIVE")
+    vm = make_vm(setup)
+    ganeti.add(vm, nics=[("aa:00:10:00:00:01", None, network_name(net.id))],
+               tags=["synnefo:network:0:limited"])
+    code, out, err = run("reconcile-servers", "--all", "--fix-unsynced-nics")
+    assert code == 0, out + err
+    nic = NetworkInterface.objects.get(machine=vm)
+    assert nic.ipv6 == "2001:db8:1:0:a800:10ff:fe00:1"
+    assert nic.firewall_profile == "PROTECTED"

@@ -16,7 +16,6 @@ every ``interval`` minutes reconciles every server at least once per
 import datetime
 import logging
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -39,6 +38,7 @@ from synnefo.logic.reconciliation.ganeti import (
 from synnefo.logic.reconciliation.report import FAILED, FIXED, Progress
 from synnefo.logic.utils import instance_name
 from synnefo.rapi import GanetiApiError
+from synnefo.util import nics as nic_util
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,6 @@ KINDS = {
 FIX_ALL = tuple(k for k in KINDS if k != "orphan")
 IN_PROGRESS = object()
 ID_CHUNK = 5000
-FIREWALL_TAG_RE = re.compile(r"^synnefo:network:(\d+):(.+)$")
 TASK_OPCODES = {"BUILD": "OP_INSTANCE_CREATE", "START": "OP_INSTANCE_STARTUP",
                 "STOP": "OP_INSTANCE_SHUTDOWN", "REBOOT": "OP_INSTANCE_REBOOT",
                 "DESTROY": "OP_INSTANCE_REMOVE"}
@@ -106,25 +105,23 @@ def _chunks(values, size=ID_CHUNK):
 
 # --- comparison -----------------------------------------------------------------
 
-def _firewalls(tags):
-    result = {}
-    for tag in tags or []:
-        match = FIREWALL_TAG_RE.match(str(tag))
-        if match:
-            result[int(match.group(1))] = match.group(2)
-    return result
-
-
-def ganeti_nics(inst):
-    """The instance's NICs as the hook reports them (net-status ``nics``)."""
+def ganeti_nics(inst, subnets6=None):
+    """The instance's NICs as the hook reports them (net-status ``nics``);
+    ``subnets6``: ``{network id: IPv6 subnet}`` for their EUI-64 addresses."""
     macs = inst.get("nic.macs") or []
     names = inst.get("nic.networks.names") or []
     ips = inst.get("nic.ips") or []
-    firewalls = _firewalls(inst.get("tags"))
+    firewalls = nic_util.firewall_tags(inst.get("tags") or [])
     nics = []
     for index, mac in enumerate(macs):
         nic = {"mac": mac, "ip": ips[index] if index < len(ips) else None,
                "network": names[index] if index < len(names) else None}
+        subnet6 = (subnets6 or {}).get(network_id_of(nic["network"]))
+        if subnet6:
+            try:
+                nic["ipv6"] = nic_util.eui64(mac, subnet6)
+            except ValueError:
+                pass
         if index in firewalls:
             nic["firewall"] = firewalls[index]
         nics.append(nic)
@@ -298,7 +295,7 @@ class ServerChecker:
     def _nics(self, vm, inst, nics, known_networks, issues):
         if any(n.dirty for n in nics):
             return  # a disconnect is pending
-        wanted = ganeti_nics(inst)
+        wanted = ganeti_nics(inst, known_networks)
         theirs = nic_keys(wanted, known_networks)
         ours = [(n.index, n.network_id, n.mac, n.ipv4) for n in nics]
         if sorted(theirs) == sorted(ours):
@@ -306,11 +303,6 @@ class ServerChecker:
         show = lambda keys: ", ".join("%d:net %s %s %s" % (i, net, ip or "-", mac)  # noqa: E731
                                       for i, net, mac, ip in keys) or "none"
         details = "DB: %s; Ganeti: %s" % (show(ours), show(theirs))
-        ipv6 = {(n.network_id, n.mac): n.ipv6 for n in nics if n.ipv6}
-        for nic in wanted:
-            kept = ipv6.get((network_id_of(nic.get("network")), str(nic["mac"]).lower()))
-            if kept:
-                nic["ipv6"] = kept
 
         def repair():
             events.diagnose(vm.id, "NICs rebuilt from Ganeti", details=details)
@@ -469,8 +461,8 @@ def reconcile(report, fixes=(), backend_id=None, server_ids=None, interval=None,
         for vms, nics in _pages(backend, None if every else by_backend.get(backend.id, [])):
             wanted_nets = {network_id_of(n) for vm in vms for n in
                            (instances.get(vm.id) or {}).get("nic.networks.names") or []}
-            known = set(Network.objects.filter(pk__in=[n for n in wanted_nets if n is not None])
-                        .values_list("id", flat=True))
+            known = dict(Network.objects.filter(pk__in=[n for n in wanted_nets if n is not None])
+                         .values_list("id", "subnet6"))
             for vm in vms:
                 try:
                     found = checker.check(vm, instances.get(vm.id), nics.get(vm.id, []), known)
