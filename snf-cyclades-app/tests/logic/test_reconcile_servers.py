@@ -313,3 +313,16 @@ def test_nic_fix_reports_ipv6_and_firewall_like_the_hook(run, setup, ganeti):
     nic = NetworkInterface.objects.get(machine=vm)
     assert nic.ipv6 == "2001:db8:1:0:a800:10ff:fe00:1"
     assert nic.firewall_profile == "PROTECTED"
+
+
+def test_build_whose_known_create_job_ended_is_finished(run, setup, ganeti):
+    """BUILD with an instance and a create job the DB already saw end (a stale
+    success message was dropped): the build is finished from Ganeti's job."""
+    vm = make_vm(setup, operstate="BUILD", backendjobid=8, backendjobstatus="success")
+    ganeti.job(8, "OP_INSTANCE_CREATE", "success")
+    ganeti.add(vm, up=False)
+    code, out, err = run("reconcile-servers", "--all", "--fix-all", "--output", "json")
+    assert code == 0, out + err
+    assert [r["kind"] for r in json.loads(out)] == ["stuck-build", "unsynced-state"]
+    vm.refresh_from_db()
+    assert vm.operstate == "STOPPED"

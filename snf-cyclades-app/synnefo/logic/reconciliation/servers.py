@@ -271,13 +271,20 @@ class ServerChecker:
         if operstate != "BUILD":
             return operstate
         job = self.view.job(vm.backendjobid) if vm.backendjobid is not None else None
-        if job is not None or not self._old_enough(vm):
-            return IN_PROGRESS  # its create job is still there (and running)
-        self._issue(issues, "stuck-build", vm,
-                    "in BUILD but the instance exists and its create job is gone",
-                    self._event(vm.id, "OP_INSTANCE_CREATE", "success",
-                                "build finished: the instance exists in Ganeti"))
-        return "STARTED"
+        if job is None:
+            if not self._old_enough(vm):
+                return IN_PROGRESS  # its create job may not be recorded yet
+            status, why = "success", "the instance exists and its create job is gone"
+        elif not job_is_final(job):
+            return IN_PROGRESS
+        else:
+            status, why = job_status(job), "its create job %s ended '%s'" % (vm.backendjobid,
+                                                                            job_status(job))
+        effect = state.vm_effect("OP_INSTANCE_CREATE", status, operstate)
+        self._issue(issues, "stuck-build", vm, "in BUILD but %s" % why,
+                    self._event(vm.id, "OP_INSTANCE_CREATE", status,
+                                "build ended (%s): %s" % (status, why), logmsg=job_error(job)))
+        return effect.operstate or operstate
 
     def _state(self, vm, inst, operstate, issues):
         up = inst.get("oper_state")
