@@ -206,3 +206,22 @@ def test_bridge_and_mac_prefix_pools(run, ganeti, backend):
 def test_bad_input_is_one_line_exit_2(run, ganeti, backend, argv):
     code, out, err = run(*argv)
     assert code == 2 and len(err.strip().splitlines()) == 1, (code, err)
+
+
+def test_network_removed_from_one_backend_comes_back(run, ganeti, backend):
+    """Removed from one of two backends (its removal message applied): the
+    network lives on, so that backend gets it again."""
+    other = make_backend("cluster2.example.org", updated=timezone.now())
+    net = network(state="PENDING")
+    bnet(net, other)
+    gone = bnet(net, backend, operstate="DELETED", deleted=True)
+    ganeti.has(net)
+    ganeti.nets.clear()
+    code, out, err = run("reconcile-networks", "--backend-id", str(backend.id), "--output", "json")
+    assert code == 1 and set(findings(out)) == {("missing", "network %s" % net.id)}, out
+    code, out, err = run("reconcile-networks", "--backend-id", str(backend.id), "--fix-all")
+    assert code == 0, out + err
+    gone.refresh_from_db()
+    assert not gone.deleted and gone.operstate == "PENDING"
+    assert any(c[0] == "create_network" and c[2]["network_name"] == network_name(net.id)
+               for c in ganeti.calls)

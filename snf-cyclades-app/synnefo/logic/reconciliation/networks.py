@@ -75,13 +75,13 @@ def check_backend(report, view, networks, fix):
     when = events.event_time(view.taken_at)
     for network in networks:
         bnet = bnets.get(network.id)
-        if not _belongs(network, backend, bnet) or (bnet is not None and bnet.deleted):
+        destroying = network.action == "DESTROY"
+        if not _belongs(network, backend, bnet) or (bnet is not None and bnet.deleted and destroying):
             continue
         if _busy(view, bnet):
             continue
         obj = "network %s" % network.id
         there = ganeti.get(network.id)
-        destroying = network.action == "DESTROY"
         if there is None:
             if destroying and bnet is None:
                 continue  # never on this backend: nothing to remove
@@ -134,15 +134,24 @@ def _finding(report, backend, kind, obj, details, fix, repair):
 
 def _connected(network, backend, when):
     """The lost ``OP_NETWORK_CONNECT`` success (the BackendNetwork row made if missing)."""
-    backend_mod.ensure_backend_network(network, backend)
+    _revive(network, backend)
     return events.network_status(network.id, backend.clustername, "OP_NETWORK_CONNECT", "success", when)
+
+
+def _revive(network, backend):
+    """The network's BackendNetwork row on ``backend``, made if missing; a row
+    marked deleted (the network was removed from this backend only, and lives
+    on) is used again."""
+    bnet = backend_mod.ensure_backend_network(network, backend)
+    if bnet.deleted:
+        BackendNetwork.objects.filter(pk=bnet.pk).update(deleted=False)
 
 
 def _create(network, backend, when):
     """Create and connect it again. Its BackendNetwork goes PENDING by the
     ``OP_NETWORK_ADD`` success of the moment Ganeti was read, so the delayed
     messages of whatever removed it before (older) can no longer apply."""
-    backend_mod.ensure_backend_network(network, backend)
+    _revive(network, backend)
     events.network_status(network.id, backend.clustername, "OP_NETWORK_ADD", "success", when)
     return backend_mod.create_network_on_backend(network, backend)
 
