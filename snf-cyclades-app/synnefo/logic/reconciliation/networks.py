@@ -181,10 +181,12 @@ def reconcile(report, fix=False, backend_id=None):
         view = BackendView(backend)
         if check_backend(report, view, networks, fix):
             answered.append(view)
+    complete = len(answered) == len(backends)
     try:
         used = pools.ganeti_ips(answered)
     except BackendUnreachable as exc:
         report.error(None, "backend did not answer: %s" % exc)
-        used = {}
-    pools.check_ip_pools(report, fix, used)
+        used, complete = {}, False
+    # What a backend that did not answer uses is unknown: then the pools are only reported.
+    pools.check_ip_pools(report, fix and complete, used)
     return len(networks)
