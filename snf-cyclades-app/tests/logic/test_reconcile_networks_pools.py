@@ -201,7 +201,7 @@ def test_bridge_and_mac_prefix_pools(run, ganeti, backend):
 
 @pytest.mark.parametrize("argv", [["reconcile-networks", "--backend-id", "x"],
                                   ["reconcile-networks", "--backend-id", "77"],
-                                  ["reconcile-networks", "--output", "csv"],
+                                  ["reconcile-networks", "--output", "xml"],
                                   ["reconcile-pools", "--fix", "--bogus"]])
 def test_bad_input_is_one_line_exit_2(run, ganeti, backend, argv):
     code, out, err = run(*argv)

@@ -210,7 +210,7 @@ def test_server_and_backend_filters(run, setup, ganeti):
     (["--backend-id", "-1"], "--backend-id"),
     (["--server-id", "x"], "--server-id"),
     (["--server-id", "424242"], "424242"),
-    (["--output", "csv"], "table or json"),
+    (["--output", "xml"], "invalid choice"),
     (["--bogus"], "unrecognized"),
 ])
 def test_bad_input_is_one_line(run, setup, argv, text):

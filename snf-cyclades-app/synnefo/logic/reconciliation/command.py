@@ -1,4 +1,4 @@
-"""What the reconcile-* commands share: ``--output table|json``, the report
+"""What the reconcile-* commands share: ``--output table|json|csv``, the report
 and the exit status (0 in sync, 1 found and not fixed, 2 errors, bad
 arguments included)."""
 
@@ -9,8 +9,6 @@ from synnefo.db.models import Backend
 from synnefo.logic.reconciliation.report import EXIT_ERROR
 from synnefo.webproject.management.output import add_output_argument
 
-FORMATS = ("table", "json")
-
 
 class ReconcileCommand(ManageCommand):
     def add_arguments(self, parser):
@@ -18,7 +16,6 @@ class ReconcileCommand(ManageCommand):
 
     def handle(self, *args, **options):
         try:
-            self.check_output(options)
             return self.reconcile(options)
         except CommandError as exc:
             exc.returncode = EXIT_ERROR
@@ -31,10 +28,6 @@ class ReconcileCommand(ManageCommand):
 
     def reconcile(self, options):
         raise NotImplementedError
-
-    def check_output(self, options):
-        if options["output"] not in FORMATS:
-            raise CommandError("--output must be table or json")
 
     @staticmethod
     def backend_id(text):

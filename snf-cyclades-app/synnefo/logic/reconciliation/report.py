@@ -61,10 +61,10 @@ class Report:
         return counts
 
     def write(self, stdout, output="table", summary=""):
-        """Findings as a table (with a summary line) or a JSON list."""
+        """Findings as a table (with a summary line), a JSON list or CSV."""
         rows = [f.row() for f in self.findings]
-        if output == "json":
-            print_rows(stdout, HEADERS, rows, "json")
+        if output in ("json", "csv"):
+            print_rows(stdout, HEADERS, rows, output)
             return
         if rows:
             print_rows(stdout, HEADERS, rows, "table")
