@@ -326,3 +326,13 @@ def test_build_whose_known_create_job_ended_is_finished(run, setup, ganeti):
     assert [r["kind"] for r in json.loads(out)] == ["stuck-build", "unsynced-state"]
     vm.refresh_from_db()
     assert vm.operstate == "STOPPED"
+
+
+def test_offline_backend_is_skipped_unless_named(run, setup, ganeti):
+    offline = make_backend("cluster3.example.org", offline=True)
+    VirtualMachine.objects.create(name="o", userid="alice", backend=offline, flavor=setup["flavor"],
+                                  imageid="img", operstate="STARTED")
+    code, out, err = run("reconcile-servers", "--all")
+    assert code == 0 and "0 server(s) checked" in out, out + err
+    code, out, err = run("reconcile-servers", "--all", "--backend-id", str(offline.id), "--output", "json")
+    assert code == 2 and "offline" in out, out + err
