@@ -20,6 +20,13 @@ BACKEND_ALLOCATOR_MODULE = "synnefo.logic.allocators.default_allocator"
 BACKEND_PER_USER = {}
 BACKEND_REFRESH_MIN = 15
 
+# Staggered reconciliation (snf-manage reconcile-servers without --all): every
+# server is compared with Ganeti at least once per this many minutes.
+RECONCILIATION_MIN = 30
+# Seconds a server may stay in BUILD without its instance or create job in
+# Ganeti before reconciliation calls its build failed.
+RECONCILIATION_BUILD_GRACE = 60
+
 # Timeout in seconds of one RAPI request.
 GANETI_RAPI_TIMEOUT = 30
 

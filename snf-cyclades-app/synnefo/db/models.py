@@ -256,10 +256,14 @@ class VirtualMachine(models.Model):
     # Ordering watermark of net-status: the hook's wall clock, not comparable
     # with job timestamps, hence its own column. NULL = no NIC set applied yet.
     nics_backendtime = models.DateTimeField(null=True, blank=True)
+    # When reconciliation last compared this server with Ganeti (NULL: never);
+    # the staggered mode checks the servers reconciled longest ago first.
+    last_reconciled = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["userid", "deleted"], name="vm_user_deleted")]
+        indexes = [models.Index(fields=["userid", "deleted"], name="vm_user_deleted"),
+                   models.Index(fields=["deleted", "last_reconciled"], name="vm_reconcile_order")]
         constraints = [
             in_choices("operstate", OPER_STATES, "vm_operstate_valid"),
             models.CheckConstraint(condition=Q(action__isnull=True) | Q(action__in=ACTIONS),

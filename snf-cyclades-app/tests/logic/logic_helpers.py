@@ -2,6 +2,7 @@
 
 import itertools
 
+from django.core.management import load_command_class
 from synnefo.db.models import Backend, BackendNetwork, Network
 from synnefo.rapi import GanetiApiError
 
@@ -140,3 +141,15 @@ def make_public_network(backend, subnet="192.0.2.0/29", gateway="192.0.2.1"):
     return net
 
 
+def manage(capsys):
+    """``run(name, *args) -> (exit code, stdout, stderr)`` of an snf-manage command."""
+    def run(*argv):
+        command = load_command_class("synnefo.logic", argv[0])
+        code = 0
+        try:
+            command.run_from_argv(["snf-manage"] + list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run

@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from django.core.management import load_command_class
 from django.db import connections
-from logic_helpers import make_backend
+from logic_helpers import make_backend, manage
 from synnefo.db.models import (
     Backend,
     BackendNetwork,
@@ -20,18 +19,7 @@ from synnefo.rapi import GanetiApiError
 @pytest.fixture
 def run(db, monkeypatch, capsys):
     monkeypatch.setattr(connections, "close_all", lambda: None)
-
-    def run(*argv):
-        name = argv[0]
-        command = load_command_class("synnefo.logic", name)
-        code = 0
-        try:
-            command.run_from_argv(["snf-manage"] + list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
+    return manage(capsys)
 
 
 def assert_one_line_error(result):

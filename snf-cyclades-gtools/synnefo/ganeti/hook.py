@@ -12,7 +12,6 @@ settings; 3 broker unreachable after the bounded retries (Ganeti logs a
 failing post hook but the job still succeeds).
 """
 
-import ipaddress
 import logging
 import os
 import re
@@ -20,6 +19,7 @@ import socket
 import sys
 
 from synnefo.ganeti import daemon as daemon_util
+from synnefo.util import nics as nic_util
 
 log = logging.getLogger("snf-ganeti-hook")
 
@@ -28,7 +28,6 @@ PUBLISHING_PATHS = {"instance-add", "instance-start", "instance-reboot", "instan
 EXIT_OK, EXIT_MALFORMED, EXIT_BROKER = 0, 1, 3
 
 NIC_RE = re.compile(r"^GANETI_INSTANCE_NIC(\d+)_([A-Z0-9_]+)$")
-FIREWALL_TAG_RE = re.compile(r"^synnefo:network:(\d+):(.+)$")
 
 
 class MalformedEnvironment(ValueError):
@@ -38,32 +37,15 @@ class MalformedEnvironment(ValueError):
 def eui64(mac, subnet6):
     """The EUI-64 address of ``mac`` in the /64 ``subnet6``."""
     try:
-        octets = [int(part, 16) for part in mac.split(":")]
-    except ValueError:
-        raise MalformedEnvironment(f"malformed MAC {mac!r}")
-    if len(octets) != 6 or any(not 0 <= o <= 255 for o in octets):
-        raise MalformedEnvironment(f"malformed MAC {mac!r}")
-    try:
-        network = ipaddress.IPv6Network(subnet6, strict=False)
+        return nic_util.eui64(mac, subnet6)
     except ValueError as exc:
-        raise MalformedEnvironment(f"malformed IPv6 subnet {subnet6!r}: {exc}")
-    interface = bytes([octets[0] ^ 0x02] + octets[1:3] + [0xFF, 0xFE] + octets[3:6])
-    address = int(network.network_address) | int.from_bytes(interface, "big")
-    return str(ipaddress.IPv6Address(address))
+        raise MalformedEnvironment(str(exc)) from None
 
 
 def firewall_tags(tags):
     """``{nic index: value}`` from ``synnefo:network:<i>:<value>`` tags."""
-    result = {}
-    for tag in tags.split():
-        if not tag.startswith("synnefo:network:"):
-            continue
-        match = FIREWALL_TAG_RE.match(tag)
-        if not match:
-            log.warning("malformed firewall tag %r skipped", tag)
-            continue
-        result[int(match.group(1))] = match.group(2)
-    return result
+    return nic_util.firewall_tags(
+        tags.split(), on_malformed=lambda tag: log.warning("malformed firewall tag %r skipped", tag))
 
 
 def nics_from_env(env):

@@ -51,6 +51,8 @@ HOOK_NAME = "snf-ganeti-hook"
 SIM_PUBLIC_SUBNET = ("10.0.0.0/24", "10.0.0.1")
 # A real cluster's public network: a documentation range, never routed anywhere.
 REAL_PUBLIC_SUBNET = ("203.0.113.0/24", "203.0.113.1")
+# `make run` reconciles a staggered share of the servers this often (seconds).
+RECONCILE_EVERY = 60
 
 
 class QuickstartError(Exception):
@@ -88,7 +90,7 @@ class Deployment:
     """
 
     def __init__(self, base_dir, api_port=8000, extra_conf="", sim_args=(), dispatchers=2,
-                 prefix_id="snf-", log=print, ganeti=None):
+                 prefix_id="snf-", log=print, ganeti=None, reconcile_every=None):
         self.base = os.path.abspath(base_dir)
         self.api_port = api_port
         self.extra_conf = extra_conf
@@ -98,6 +100,8 @@ class Deployment:
         self.log = log
         # The Ganeti cluster in use: the real one given, or the simulator once started.
         self.cluster = ganeti
+        # Seconds between staggered reconciliation runs (None: none; `make run` heals itself).
+        self.reconcile_every = reconcile_every
         self.bin = _bin_dir()
         self.settings_dir = os.path.join(self.base, "settings")
         self.log_dir = os.path.join(self.base, "log")
@@ -413,6 +417,16 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         _wait_for(ready, 60, f"the API at {url}")
         self.info["api"] = url
 
+    def start_reconciler(self):
+        """The staggered reconciliation, as the systemd timer runs it: one
+        ``reconcile-servers --fix-all`` every ``reconcile_every`` seconds."""
+        minutes = self.reconcile_every / 60
+        manage = shlex.quote(os.path.join(self.bin, "snf-manage"))
+        # SIGTERM (stop) ends the whole loop, the sleep too.
+        loop = (f"trap 'kill $! 2>/dev/null; exit 0' TERM; while :; do {manage} reconcile-servers --fix-all "
+                f"--interval {minutes:g}; sleep {self.reconcile_every:g} & wait $!; done")
+        self.spawn("reconciler", ["/bin/sh", "-c", loop])
+
     def start(self):
         self.write_settings()
         self.prepare_database()
@@ -421,6 +435,8 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         self.start_update_path()
         self.start_console_proxy()
         self.start_api()
+        if self.reconcile_every:
+            self.start_reconciler()
         self.info["settings_dir"] = self.settings_dir
         with open(self.path("quickstart.json"), "w") as handle:
             json.dump({k: self.info[k] for k in ("api", "token", "settings_dir", "rapi",
@@ -484,7 +500,7 @@ def main(argv=None):
     if args.reset and os.path.isdir(args.dir):
         shutil.rmtree(args.dir)
     deployment = Deployment(args.dir, api_port=args.port, extra_conf=extra, sim_args=args.sim_arg,
-                            ganeti=ganeti)
+                            ganeti=ganeti, reconcile_every=RECONCILE_EVERY)
     stopping = []
 
     def on_signal(signum, frame):

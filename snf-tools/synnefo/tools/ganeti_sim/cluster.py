@@ -141,6 +141,30 @@ class Cluster:
         return {nic["ip"] for name, inst in self.instances.items() if name != exclude_instance
                 for nic in inst["nics"] if nic.get("network") == net["uuid"] and nic.get("ip")}
 
+    def seed_instances(self, prefix, first, count):
+        """Add running instances ``<prefix><first>``... at once (benchmarks):
+        diskless, one bridged NIC on the default bridge with a MAC made from
+        the number, no IP, no job and no hook. Existing names are kept.
+        Returns how many were added."""
+        now = time.time()
+        added = 0
+        for number in range(first, first + count):
+            name = "%s%d" % (prefix, number)
+            if name in self.instances:
+                continue
+            mac = "aa:00:ff:%02x:%02x:%02x" % ((number >> 16) & 0xFF, (number >> 8) & 0xFF, number & 0xFF)
+            self.instances[name] = {
+                "name": name, "uuid": _new_uuid(), "os": self.os_names[0], "disk_template": "diskless",
+                "disks": [], "nics": [{"mac": mac, "ip": None, "mode": "bridged", "link": self.default_bridge,
+                                       "vlan": "", "network": None, "uuid": _new_uuid(), "name": None}],
+                "beparams": {"minmem": BE_DEFAULTS["minmem"], "maxmem": BE_DEFAULTS["maxmem"],
+                             "vcpus": BE_DEFAULTS["vcpus"]},
+                "hvparams": {}, "osparams": {}, "admin_state": "up", "oper_state": True,
+                "network_port": None, "ctime": now, "mtime": now, "serial_no": 1, "tags": [],
+            }
+            added += 1
+        return added
+
     # -- RAPI views ----------------------------------------------------------
 
     def info(self):

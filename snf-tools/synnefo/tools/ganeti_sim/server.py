@@ -104,7 +104,26 @@ def build_parser():
                         help="stay in the foreground (default: detach once listening)")
     parser.add_argument("--log-file", help="log here (default: stderr, or STATE_DIR/sim.log when detached)")
     parser.add_argument("-d", "--debug", action="store_true", help="log every request")
+    parser.add_argument("--seed-instances", type=parse_seed, metavar="PREFIX:FIRST:COUNT",
+                        help="at start, add COUNT running instances PREFIX<FIRST>... that are not "
+                             "there yet (diskless, one bridged NIC, no job, no hook; e.g. "
+                             "snf-:1:10000 for benchmarks)")
     return parser
+
+
+def parse_seed(text):
+    """``PREFIX:FIRST:COUNT`` -> ``(prefix, first, count)``."""
+    parts = str(text).rsplit(":", 2)
+    try:
+        if len(parts) != 3 or not parts[0]:
+            raise ValueError
+        first, count = int(parts[1]), int(parts[2])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "--seed-instances must be PREFIX:FIRST:COUNT, got %r" % text) from None
+    if first < 0 or count < 1:
+        raise argparse.ArgumentTypeError("--seed-instances needs FIRST >= 0 and COUNT >= 1, got %r" % text)
+    return parts[0], first, count
 
 
 class RapiServer(ThreadingHTTPServer):
@@ -166,6 +185,11 @@ class Simulator:
             self.consoles = ConsoleServers(self.cluster, vnc_address)
             self.cluster.console_host = vnc_address
             self.cluster.console_port_free = self.consoles.port_free
+        if args.seed_instances:
+            added = self.cluster.seed_instances(*args.seed_instances)
+            self.cluster.save()
+            log.info("seeded %d instance(s) %s%d..%d", added, args.seed_instances[0],
+                     args.seed_instances[1], args.seed_instances[1] + args.seed_instances[2] - 1)
         config = RuntimeConfig(args.job_duration, args.fail)
         queue_dir = os.path.abspath(args.queue_dir or os.path.join(self.state_dir, "queue"))
         self.queue = JobQueue(self.cluster, queue_dir, config, hooks_dir=args.hooks_dir,
