@@ -43,7 +43,13 @@ def assert_one_line_error(result):
 
 # --- backend-add --------------------------------------------------------------
 
-ADD = ["backend-add", "--clustername", "cluster1.example.org", "--user", "u", "--pass", "p"]
+ADD = ["backend-add", "--clustername", "cluster1.example.org", "--user", "u",
+       "--password-env", "SNF_TEST_RAPI_PASSWORD"]
+
+
+@pytest.fixture(autouse=True)
+def rapi_password_env(monkeypatch):
+    monkeypatch.setenv("SNF_TEST_RAPI_PASSWORD", "p")
 
 
 def test_backend_add_checks_and_creates(run, rapi):
@@ -74,7 +80,11 @@ def test_backend_add_undrained_second_index_and_networks(run, rapi, world):
 
 
 @pytest.mark.parametrize("argv", [
-    ["backend-add", "--user", "u", "--pass", "p"],                         # no clustername
+    ["backend-add", "--user", "u", "--password-env", "SNF_TEST_RAPI_PASSWORD"],  # no clustername
+    ADD[:-2],                                                              # no password
+    ADD[:-2] + ["--password-env", "SNF_NO_SUCH_VARIABLE"],
+    ADD[:-2] + ["--password-file", "/nonexistent/password"],
+    ADD[:-2] + ["--pass", "p"],                                            # visible in ps
     ADD + ["--port", "abc"],
     ADD + ["--port", "70000"],
     ADD + ["--no-verify", "--fingerprint", "ab"],
@@ -109,7 +119,7 @@ def test_backend_add_no_check_and_duplicate(run, rapi):
 def test_backend_add_against_real_client_http_error(run):
     # nothing listens on this port: a connection error becomes one stderr line
     err = assert_one_line_error(run("backend-add", "--clustername", "127.0.0.1", "--port", "9",
-                                    "--user", "u", "--pass", "p"))
+                                    "--user", "u", "--password-env", "SNF_TEST_RAPI_PASSWORD"))
     assert "127.0.0.1" in err
     assert not Backend.objects.exists()
 
@@ -124,7 +134,7 @@ def test_backend_list(run, world):
     assert out.startswith("%d|cluster1.example.org|5080|u|" % world["backend"].id)
 
 
-def test_backend_modify_only_given(run, rapi, world):
+def test_backend_modify_only_given(run, rapi, world, monkeypatch):
     backend = world["backend"]
     Backend.objects.filter(pk=backend.pk).update(drained=True, offline=True)
     code, out, err = run("backend-modify", str(backend.id), "--port", "5081")
@@ -137,10 +147,15 @@ def test_backend_modify_only_given(run, rapi, world):
     backend.refresh_from_db()
     assert not backend.drained and not backend.offline and backend.port == 5081
     assert rapi.calls == []  # no credential change -> no check
+    assert "modified: undrained, online" in out
     old_hash = backend.hash
-    assert run("backend-modify", str(backend.id), "--pass", "new")[0] == 0
+    monkeypatch.setenv("NEW_PASSWORD", "new")
+    code, out, err = run("backend-modify", str(backend.id), "--password-env", "NEW_PASSWORD")
+    assert code == 0 and "modified: password" in out and "new" not in out
     backend.refresh_from_db()
     assert backend.password == "new" and backend.hash != old_hash
+    code, out, err = run("backend-modify", str(backend.id), "--drained")
+    assert "modified: drained" in out
 
 
 def test_backend_modify_errors(run, rapi, world):
