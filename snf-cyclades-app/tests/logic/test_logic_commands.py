@@ -207,7 +207,15 @@ def test_pool_commands(run):
     assert {r["type"]: r["available"] for r in rows}["bridge"] == 20
     assert run("pool-modify", str(row.id), "--type", "bridge", "--add-reserved", "prv1,prv2")[0] == 0
     code, out, err = run("pool-show", str(row.id), "--type", "bridge")
+    assert "XX" + "." * 18 not in out          # no maps by default
+    fields = dict(line.split("  ", 1) for line in out.splitlines() if "  " in line)
+    assert fields["in use"].strip() == "0-1" and fields["reserved at"].strip() == "0-1"
+    code, out, err = run("pool-show", str(row.id), "--type", "bridge", "--map")
     assert "XX" + "." * 18 in out
+    mac = MacPrefixPoolTable.objects.get()
+    code, out, err = run("pool-show", str(mac.id), "--type", "mac-prefix")
+    assert code == 0 and len(out.splitlines()) < 15, out   # not a 1,600-line bitmap
+    assert len(run("pool-show", str(mac.id), "--type", "mac-prefix", "--map")[1].splitlines()) > 1600
     assert_one_line_error(run("pool-modify", str(row.id), "--type", "bridge", "--add-reserved", "br9"))
     assert_one_line_error(run("pool-modify", str(row.id), "--type", "bridge"))
     assert run("pool-modify", str(row.id), "--type", "bridge", "--remove-reserved", "prv1")[0] == 0
@@ -311,7 +319,11 @@ def test_network_modify_and_inspect(run, rapi, world):
     assert_one_line_error(run("network-modify", str(net.id), "--state", "BOGUS"))
     code, out, err = run("network-inspect", str(net.id))
     assert code == 0, err
-    assert "XX.....X" in out and '"map": "X..X"' in out
+    assert "XX.....X" in out
+    ganeti = out[out.index("  Ganeti:"):].splitlines()
+    assert all(line.startswith("    ") for line in ganeti[1:])
+    assert "map (X = used or reserved):" in out and "     0 X..X" in out
+    assert max(len(line) for line in out.splitlines()) < 120   # not one long JSON line
 
 
 def test_backend_add_warns_without_create_feature(run, rapi):
