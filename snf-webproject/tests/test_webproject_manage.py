@@ -16,7 +16,8 @@ def run(args, env_extra=None):
 
 def test_settings_dir_option_selects_the_conf_files(tmp_path):
     (tmp_path / "10-a.conf").write_text(
-        'SECRET_KEY = "t"\nSECRET_ENCRYPTION_KEY = "tests-only key"\nDATABASES["default"]["NAME"] = %r\nPOLL_LIMIT = 4242\n'
+        'SECRET_KEY = "t"\nSECRET_ENCRYPTION_KEY = "tests-only key"\n'
+        'DATABASES["default"]["NAME"] = %r\nPOLL_LIMIT = 4242\n'
         % str(tmp_path / "db.sqlite3"))
     for option in (["--settings-dir", str(tmp_path)], ["--settings-dir=%s" % tmp_path]):
         proc = run(option + ["diffsettings", "--all"])
