@@ -80,11 +80,8 @@ def test_coalescing_publishes_only_what_the_file_shows(queue, tmp_path):
                                f"{CLUSTER}/7/0/success", f"{CLUSTER}/7/1/running"]
 
 
-def test_archived_jobs_are_caught_up_and_forgotten(queue, tmp_path):
-    d = daemon_for(queue, tmp_path)
-    write_job(queue, make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "running")]))
-    d.catch_up()
-    # while eventd is down, job 10 finishes and is archived, job 11 runs and is archived
+def finish_and_archive_jobs_10_and_11(queue):
+    """Job 10 (seen running) finishes and is archived; job 11 runs and is archived."""
     for job in (make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "success")]),
                 make_job(11, [("OP_INSTANCE_SHUTDOWN", "snf-1", "success")])):
         path = archive_path(str(queue), job["id"])
@@ -92,6 +89,14 @@ def test_archived_jobs_are_caught_up_and_forgotten(queue, tmp_path):
         with open(path, "w") as handle:
             json.dump(job, handle)
     os.unlink(queue / "job-10")
+
+
+def test_archived_jobs_are_caught_up_and_forgotten(queue, tmp_path):
+    d = daemon_for(queue, tmp_path)
+    write_job(queue, make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "running")]))
+    d.catch_up()
+    # while eventd is down, job 10 finishes and is archived, job 11 runs and is archived
+    finish_and_archive_jobs_10_and_11(queue)
     again = daemon_for(queue, tmp_path)
     again.catch_up()
     assert again.broker.keys() == [f"{CLUSTER}/10/0/success", f"{CLUSTER}/11/0/success"]
@@ -224,13 +229,7 @@ def test_real_inotify_overflow_rescans_the_archive(queue, tmp_path):
                 pass
         # these events are lost: job 10 finishes and is archived, job 11 runs and is archived
         write_job(queue, make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "success")]))
-        for job in (make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "success")]),
-                    make_job(11, [("OP_INSTANCE_SHUTDOWN", "snf-1", "success")])):
-            path = archive_path(str(queue), job["id"])
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w") as handle:
-                json.dump(job, handle)
-        os.unlink(queue / "job-10")
+        finish_and_archive_jobs_10_and_11(queue)
         events = inotify.read(timeout=1000)
     finally:
         inotify.close()
