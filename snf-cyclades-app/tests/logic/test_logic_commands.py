@@ -345,3 +345,23 @@ def test_server_modify(run, world):
     vm.refresh_from_db()
     assert vm.deleted and vm.operstate == "DESTROYED"
     assert run("server-modify", str(vm.id), "--set-undeleted", "--state", "STOPPED")[0] == 0
+
+
+def test_backend_add_reads_the_password_from_a_file_or_stdin(run, rapi, tmp_path, monkeypatch):
+    import io
+    import sys
+    password_file = tmp_path / "pw"
+    password_file.write_text("from-file\nignored second line\n")
+    code, out, err = run(*ADD[:-2], "--password-file", str(password_file))
+    assert code == 0, err
+    assert Backend.objects.get().password == "from-file"
+    Backend.objects.all().delete()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("from-stdin\n"))
+    code, out, err = run(*ADD[:-2], "--password-file", "-")
+    assert code == 0, err
+    assert Backend.objects.get().password == "from-stdin"
+    Backend.objects.all().delete()
+    password_file.write_text("\n")
+    assert "is empty" in assert_one_line_error(run(*ADD[:-2], "--password-file", str(password_file)))
+    err = assert_one_line_error(run(*ADD[:-2], "--pass", "p"))
+    assert "visible to every user" in err and "--password-file" in err
