@@ -227,7 +227,7 @@ def test_kill_one_dispatcher_mid_stream(deployment):
         dep.start("restarted")
     assert dep.wait_for(lambda: diagnostics() >= total, timeout=120)   # nothing lost
     time.sleep(1)
-    assert dep.stop_all() == [0]
+    assert set(dep.stop_all()) == {0}
     assert diagnostics() <= total  # duplicates are de-duplicated, never double-applied
 
 
