@@ -3,6 +3,7 @@ command line (every user sees it in ``ps``), but from a file, from standard
 input or from an environment variable."""
 
 import argparse
+import getpass
 import os
 import sys
 
@@ -15,7 +16,7 @@ def add_password_arguments(parser):
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--password-file", metavar="FILE",
                         help="read the RAPI password from the first line of FILE; '-' reads it "
-                             "from standard input")
+                             "from standard input (asked for, not echoed, on a terminal)")
     source.add_argument("--password-env", metavar="VAR",
                         help="read the RAPI password from environment variable VAR")
     # Refused with a message that says what to use instead.
@@ -34,7 +35,11 @@ def read_password(options, required):
                            "machine (ps): give it with %s" % HOW)
     path, var = options.get("password_file"), options.get("password_env")
     if path == "-":
-        password, where = _first_line(sys.stdin), "standard input"
+        if sys.stdin.isatty():   # typed: do not echo it
+            password = getpass.getpass("RAPI password: ")
+        else:
+            password = _first_line(sys.stdin)
+        where = "standard input"
     elif path:
         try:
             with open(path, encoding="utf-8") as handle:
