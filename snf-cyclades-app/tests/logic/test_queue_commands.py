@@ -150,6 +150,7 @@ def test_retry_handles_only_messages_present_at_start(broker):
 
     def get_while_dead_letters_arrive(queue):
         broker.put(queue, dict(MSG, jobId=99), dead)  # a dispatcher dead-letters meanwhile
+        broker.put("snf-events-net-dl", dict(MSG, jobId=98), dead)   # in a queue not yet reached
         return get(queue)
     broker.get = get_while_dead_letters_arrive
     out = run("queue-retry")
@@ -157,6 +158,7 @@ def test_retry_handles_only_messages_present_at_start(broker):
     assert [json.loads(b)["jobId"] for b, _ in broker.queues["snf-events-op"]] == [0, 1, 2]
     left = [b if b == b"garbage" else json.loads(b)["jobId"] for b, _ in broker.queues["snf-events-op-dl"]]
     assert sorted(map(str, left)) == sorted(map(str, [99, 99, 99, 99, b"garbage"]))
+    assert len(broker.queues["snf-events-net-dl"]) == 4   # arrived after the start: left alone
 
 
 def test_retry_never_acks_what_it_could_not_publish(broker):

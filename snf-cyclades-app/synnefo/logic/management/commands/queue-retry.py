@@ -55,8 +55,8 @@ class Command(BaseCommand):
             "one. A message that failed again after a replay (x-retry-count >= 1), a body that is "
             "not a JSON object and a message that does not say where it came from are never "
             "dropped: they go back to the end of their dead-letter queue with the reason in "
-            "header x-retry-skipped (delete them with queue-inspect -i). Messages that arrive "
-            "while it runs wait for the next run.")
+            "header x-retry-skipped (delete them with queue-inspect -i). One run handles the "
+            "messages present when it starts; those that arrive while it runs wait for the next.")
 
     def create_parser(self, *args, **kwargs):
         return one_line_errors(super().create_parser(*args, **kwargs))
@@ -75,8 +75,11 @@ class Command(BaseCommand):
         self.counts = {"retried": 0, "kept": 0}
         prefix = dispatcher.backend_prefix(settings.BACKEND_PREFIX_ID)
         try:
+            # Only the messages present now: those put back below, and new dead
+            # letters, are behind them in their queue and wait for the next run.
+            present = {kind: self._count(broker, prefix, kind) for kind in names.QUEUE_KINDS}
             for kind in names.QUEUE_KINDS:
-                self._replay_queue(broker, prefix, kind, options["keep_zombies"])
+                self._replay_queue(broker, prefix, kind, present[kind], options["keep_zombies"])
         except BrokerUnavailable as exc:
             raise CommandError("Broker error (the message being handled stays in its "
                                "dead-letter queue): %s" % exc)
@@ -85,14 +88,15 @@ class Command(BaseCommand):
         self.stdout.write("%d message(s) retried, %d left in the dead-letter queues\n"
                           % (self.counts["retried"], self.counts["kept"]))
 
-    def _replay_queue(self, broker, prefix, kind, keep_zombies):
-        dead_queue = names.dead_letter(names.queue_name(prefix, kind))
+    @staticmethod
+    def _count(broker, prefix, kind):
         try:
-            present = broker.message_count(dead_queue)
+            return broker.message_count(names.dead_letter(names.queue_name(prefix, kind)))
         except NoSuchQueue:
-            return
-        # Only the messages present now: those put back below, and new dead
-        # letters, are behind them in the queue and wait for the next run.
+            return 0
+
+    def _replay_queue(self, broker, prefix, kind, present, keep_zombies):
+        dead_queue = names.dead_letter(names.queue_name(prefix, kind))
         for _ in range(present):
             delivery = broker.get(dead_queue)
             if delivery is None:
