@@ -18,7 +18,12 @@ venv: $(STAMP)
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q --config-settings editable_mode=compat \
+	# setuptools' default editable mode (an import finder per package, so the
+	# PEP 420 namespace "synnefo" spans the five source trees). Its build
+	# backend warns, once per package, about folders named like a package in
+	# the current directory: none here (the packages live in snf-*/), hence
+	# the warning filter.
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install -q \
 		$(foreach p,$(PACKAGES),-e ./$(p)) -r requirements-dev.txt
 	touch $@
 

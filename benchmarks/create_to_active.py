@@ -49,7 +49,13 @@ import threading
 import time
 
 import requests
-from synnefo.tools.loopback import answers, drop_database, free_port, scratch_postgres_rabbitmq
+from synnefo.tools.loopback import (
+    answers,
+    drop_database,
+    drop_rabbitmq_objects,
+    free_port,
+    scratch_postgres_rabbitmq,
+)
 
 STACKS = ("sqlite-filesystem", "postgres-rabbitmq")
 MAX_SERVERS = 250  # free addresses of the deployment's public 10.0.0.0/24
@@ -85,6 +91,7 @@ class Stack:
 
     def __init__(self, name, tag):
         self.name = name
+        self.tag = tag
         self.database = None
         self.conf = ""
         if name == "postgres-rabbitmq":
@@ -98,6 +105,7 @@ class Stack:
     def drop(self):
         if self.database:
             drop_database(self.database)
+            drop_rabbitmq_objects(self.tag, "bench_c2a", "c%s-" % self.tag)
 
 
 def sim_args(args):

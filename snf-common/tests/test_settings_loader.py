@@ -148,3 +148,37 @@ def test_snf_manage_with_broken_conf_exits_with_one_line(tmp_path, text, kind):
     assert lines[0].startswith("snf-manage: settings error: %s, line " % path)
     assert kind in lines[0]
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o646, 0o664])
+def test_conf_file_writable_by_others_is_refused(tmp_path, mode):
+    path = tmp_path / "10-a.conf"
+    path.write_text("A = 1\n")
+    os.chmod(path, mode)
+    if mode & 0o020:
+        os.chown(path, -1, 4242) if os.geteuid() == 0 else pytest.skip("chown needs root")
+    with pytest.raises(SettingsError, match="refusing a settings file that .* can write"):
+        load_settings({}, str(tmp_path))
+    os.chmod(path, 0o644)
+    assert load_settings({}, str(tmp_path))["A"] == 1
+
+
+def test_conf_file_owned_by_another_user_is_refused(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    path = tmp_path / "10-a.conf"
+    path.write_text("A = 1\n")
+    os.chown(path, 4242, -1)
+    with pytest.raises(SettingsError, match=r"its owner \(uid 4242\)"):
+        load_settings({}, str(tmp_path))
+
+
+def test_settings_directory_writable_by_everyone_is_refused(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "10-a.conf").write_text("A = 1\n")
+    os.chmod(conf, 0o777)
+    with pytest.raises(SettingsError, match="refusing a settings directory that every user"):
+        load_settings({}, str(conf))
+    os.chmod(conf, 0o1777)   # sticky, like /tmp: others cannot replace our files
+    assert load_settings({}, str(conf))["A"] == 1

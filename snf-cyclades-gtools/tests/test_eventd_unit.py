@@ -80,11 +80,8 @@ def test_coalescing_publishes_only_what_the_file_shows(queue, tmp_path):
                                f"{CLUSTER}/7/0/success", f"{CLUSTER}/7/1/running"]
 
 
-def test_archived_jobs_are_caught_up_and_forgotten(queue, tmp_path):
-    d = daemon_for(queue, tmp_path)
-    write_job(queue, make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "running")]))
-    d.catch_up()
-    # while eventd is down, job 10 finishes and is archived, job 11 runs and is archived
+def finish_and_archive_jobs_10_and_11(queue):
+    """Job 10 (seen running) finishes and is archived; job 11 runs and is archived."""
     for job in (make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "success")]),
                 make_job(11, [("OP_INSTANCE_SHUTDOWN", "snf-1", "success")])):
         path = archive_path(str(queue), job["id"])
@@ -92,6 +89,14 @@ def test_archived_jobs_are_caught_up_and_forgotten(queue, tmp_path):
         with open(path, "w") as handle:
             json.dump(job, handle)
     os.unlink(queue / "job-10")
+
+
+def test_archived_jobs_are_caught_up_and_forgotten(queue, tmp_path):
+    d = daemon_for(queue, tmp_path)
+    write_job(queue, make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "running")]))
+    d.catch_up()
+    # while eventd is down, job 10 finishes and is archived, job 11 runs and is archived
+    finish_and_archive_jobs_10_and_11(queue)
     again = daemon_for(queue, tmp_path)
     again.catch_up()
     assert again.broker.keys() == [f"{CLUSTER}/10/0/success", f"{CLUSTER}/11/0/success"]
@@ -199,3 +204,37 @@ def test_torn_staged_file_is_ignored(queue, tmp_path):
     (tmp_path / "state.json.tmp").write_text('{"version": 1, "jobs": {"3": {"op')
     state = PublishedState(str(tmp_path / "state.json"))
     assert state.in_doubt == set()
+
+
+def _max_queued_events():
+    with open("/proc/sys/fs/inotify/max_queued_events") as handle:
+        return int(handle.read())
+
+
+def test_real_inotify_overflow_rescans_the_archive(queue, tmp_path):
+    """A real kernel overflow (IN_Q_OVERFLOW) loses the events of a job that finished and was
+    archived meanwhile, and of a job created and archived meanwhile: the rescan reads the
+    archive as the catch-up at start does."""
+    from inotify_simple import INotify
+    from inotify_simple import flags as F
+    d = daemon_for(queue, tmp_path)
+    write_job(queue, make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "running")]))
+    d.catch_up()
+    inotify = INotify()
+    try:
+        inotify.add_watch(str(queue), F.MOVED_TO | F.CLOSE_WRITE | F.MOVED_FROM | F.DELETE)
+        # fill the kernel's event queue (alternating names: identical events would coalesce)
+        for i in range(_max_queued_events() + 10):
+            with open(queue / ("flood-%d" % (i % 2)), "w"):
+                pass
+        # these events are lost: job 10 finishes and is archived, job 11 runs and is archived
+        write_job(queue, make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "success")]))
+        finish_and_archive_jobs_10_and_11(queue)
+        events = inotify.read(timeout=1000)
+    finally:
+        inotify.close()
+    assert any(event.mask & F.Q_OVERFLOW for event in events), "no overflow provoked"
+    assert not any(event.name == "job-10" for event in events)
+    d.handle_events(events, F)
+    assert d.broker.keys() == [f"{CLUSTER}/10/0/running", f"{CLUSTER}/10/0/success",
+                               f"{CLUSTER}/11/0/success"]

@@ -122,3 +122,48 @@ def test_progress_monitor_is_fed_during_create(setup):
         assert client.wait_for_job(client.create_instance(**body), 10) == "success"
         assert not (out / ("progress-%s.json" % name)).exists()
     client.close()
+
+
+def test_relative_hooks_dir_and_the_hooks_real_error(tmp_path):
+    """Hooks run from "/": a relative --hooks-dir (as in the docs' example) is taken from the
+    simulator's current directory, and a failing hook's own error reaches the simulator log."""
+    out = tmp_path / "out"
+    out.mkdir()
+    start = tmp_path / "var" / "hooks" / "instance-start-post.d"
+    start.mkdir(parents=True)
+    script(start / "10-dump", '#!/bin/sh\nenv > "%s/instance-start.$$.env"\n' % out)
+    script(start / "20-fail", "#!/bin/sh\necho no route to the broker >&2\nexit 3\n")
+    with SimProcess(tmp_path / "var" / "sim", "--job-duration", "0.05", "--hooks-dir", "var/hooks",
+                    cwd=str(tmp_path)) as sim:
+        client = sim.client()
+        job = client.create_instance(name="snf-5", os="snf-image+default", disk_template="diskless",
+                                     start=False)
+        assert client.wait_for_job(job, 10) == "success"
+        assert client.wait_for_job(client.startup_instance("snf-5"), 10) == "success"
+        client.close()
+        assert len(envs(out, "instance-start")) == 1
+        with open(sim.log_path) as handle:
+            log = handle.read()
+    assert "WARNING" in log and "instance-start-post.d/20-fail failed (exit status 3): " \
+        "no route to the broker" in log
+
+
+def test_users_file(tmp_path):
+    from synnefo.rapi import GanetiApiError
+    from synnefo.tools.ganeti_sim.server import SimError, read_users_file
+    users = tmp_path / "users"
+    users.write_text("# Ganeti's rapi/users format\nadmin {cleartext}s3cret write\n\nviewer pw\n")
+    assert read_users_file(str(users)) == [("admin", "s3cret", True), ("viewer", "pw", False)]
+    for bad, words in (("admin\n", "line 1: expected"), ("a {HA1}abc write\n", "HA1"),
+                       ("a b admin\n", "unknown option admin"), ("# nobody\n", "names no user")):
+        users.write_text(bad)
+        with pytest.raises(SimError, match=words):
+            read_users_file(str(users))
+    with SimProcess(tmp_path / "sim", "--job-duration", "0.05") as sim:
+        assert oct(os.stat(sim.users_file).st_mode & 0o777) == "0o600"
+        reader = sim.client(user=("reader", "secret"))
+        assert reader.get_info()["name"]
+        with pytest.raises(GanetiApiError) as exc:
+            reader.modify_cluster()
+        assert exc.value.code == 403
+        reader.close()

@@ -19,6 +19,7 @@ def test_migrate_load_fixtures_add_user_and_read_the_token(tmp_path):
     settings_dir.mkdir()
     (settings_dir / "00-test.conf").write_text(
         "DATABASES['default']['NAME'] = %r\nAMQP_FILESYSTEM_DIR = %r\nSECRET_KEY = 'test'\n"
+        "SECRET_ENCRYPTION_KEY = 'tests-only key'\n"
         % (str(tmp_path / "db.sqlite3"), str(tmp_path / "broker")))
     early = snf_manage(settings_dir, "user-list")
     assert early.returncode == 1 and early.stdout == ""

@@ -17,7 +17,13 @@ import time
 
 import pytest
 import requests
-from synnefo.tools.loopback import answers, drop_database, free_port, scratch_postgres_rabbitmq
+from synnefo.tools.loopback import (
+    answers,
+    drop_database,
+    drop_rabbitmq_objects,
+    free_port,
+    scratch_postgres_rabbitmq,
+)
 from synnefo.tools.quickstart import Deployment
 from synnefo.tools.real_ganeti import cluster_for_tests
 
@@ -59,6 +65,11 @@ def deployment(request, tmp_path_factory):
     base = tmp_path_factory.mktemp(f"e2e-{stack}")
     dep = Deployment(base, api_port=free_port(), extra_conf=extra, sim_args=SIM_ARGS,
                      prefix_id=f"e{tag}-", log=lambda *a: None, ganeti=ganeti)
+
+    def drop_scratch_stack():
+        if db:
+            drop_database(db)
+            drop_rabbitmq_objects(tag, "e2e", dep.prefix_id)   # durable queues outlive us
     try:
         dep.start()
     except Exception:
@@ -66,8 +77,7 @@ def deployment(request, tmp_path_factory):
         for name in os.listdir(dep.log_dir):
             with open(os.path.join(dep.log_dir, name), errors="replace") as handle:
                 print(f"--- {name}\n{handle.read()[-3000:]}")
-        if db:
-            drop_database(db)
+        drop_scratch_stack()
         raise
     dep.stack = stack
     dep.disk_templates = REAL_GANETI_TEMPLATES if ganeti else None
@@ -75,8 +85,7 @@ def deployment(request, tmp_path_factory):
     dep.stop()
     if ganeti:
         remove_from_cluster(dep)
-    if db:
-        drop_database(db)
+    drop_scratch_stack()
 
 
 def remove_from_cluster(deployment, timeout=120):

@@ -326,6 +326,13 @@ class Broker:
             return Delivery(self, message, queue, BROKER_ERRORS)
         return self._attempts(retry or len(self.hosts), "get from %s" % queue, action)
 
+    def message_count(self, queue, retry=None):
+        """How many messages ``queue`` holds ready for delivery (a passive declare)."""
+        def action():
+            _, channel = self._getter_channel()
+            return channel.queue_declare(queue=queue, passive=True).message_count
+        return self._attempts(retry or len(self.hosts), "count %s" % queue, action)
+
     def purge(self, queue, retry=None):
         """Delete every ready message of ``queue``; returns how many."""
         def action():

@@ -11,12 +11,15 @@ Order (later wins):
 
 A conf file that cannot be read or executed raises :class:`SettingsError`
 naming the file, the line and the error; callers turn it into a one-line
-message and a non-zero exit.
+message and a non-zero exit. So does a conf file, or a settings directory,
+that anyone but root or the running user can write (:func:`check_writers`):
+conf files are Python run by every Synnefo program, and hold its secrets.
 """
 
 import copy
 import importlib
 import os
+import stat
 import sys
 import traceback
 from importlib.metadata import entry_points
@@ -90,6 +93,31 @@ def conf_files(directory):
     return [p for p in paths if os.path.isfile(p)]
 
 
+def unsafe_writers(path):
+    """Who else than root and the running user may write ``path``, or ``None``."""
+    info = os.stat(path)
+    trusted = {0, os.geteuid()}
+    if info.st_uid not in trusted:
+        return "its owner (uid %d)" % info.st_uid
+    sticky_dir = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
+    if info.st_mode & stat.S_IWOTH and not sticky_dir:  # in /tmp, others' files are refused
+        return "every user"
+    if info.st_mode & stat.S_IWGRP and info.st_gid != 0:
+        return "group %d" % info.st_gid
+    return None
+
+
+def check_writers(path, what):
+    try:
+        who = unsafe_writers(path)
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot stat {what}: {exc.strerror or exc}") from exc
+    if who:
+        raise SettingsError(f"{path}: refusing a {what} that {who} can write (it runs as code in "
+                            f"every Synnefo program): make it owned by root or this user and "
+                            f"not writable by others (chown, chmod go-w)")
+
+
 def _error_line(exc, path):
     if isinstance(exc, SyntaxError) and exc.filename == path:
         return exc.lineno
@@ -100,6 +128,7 @@ def _error_line(exc, path):
 
 
 def execute_conf_file(namespace, path):
+    check_writers(path, "settings file")
     try:
         with open(path, encoding="utf-8") as handle:
             source = handle.read()
@@ -124,7 +153,10 @@ def load_settings(namespace, directory=None):
     load_package_defaults(namespace)
     directory = directory or settings_dir()
     namespace["SYNNEFO_SETTINGS_DIR"] = directory
-    for path in conf_files(directory):
+    paths = conf_files(directory)
+    if paths:
+        check_writers(directory, "settings directory")
+    for path in paths:
         execute_conf_file(namespace, path)
     return namespace
 

@@ -79,8 +79,12 @@ def isoformat(dt):
 # --- the view decorator --------------------------------------------------------
 
 def request_token(request):
-    """X-Auth-Token from the query string first, then from the header."""
-    return request.GET.get("X-Auth-Token") or request.META.get("HTTP_X_AUTH_TOKEN")
+    """The ``X-Auth-Token`` header; else, unless ``API_TOKEN_IN_QUERY_STRING`` is off,
+    the query-string token (discouraged: URLs get logged)."""
+    header = request.META.get("HTTP_X_AUTH_TOKEN")
+    if header or not getattr(settings, "API_TOKEN_IN_QUERY_STRING", True):
+        return header
+    return request.GET.get("X-Auth-Token")
 
 
 def api_method(*http_methods, auth=True):

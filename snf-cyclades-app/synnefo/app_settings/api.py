@@ -23,8 +23,9 @@ MAX_VM_METADATA = 10
 
 # API tokens: lifetime in days of a newly issued token (0 = never expires).
 TOKEN_LIFETIME_DAYS = 180
-# Seconds a validated token is cached in process memory.
-TOKEN_CACHE_SECONDS = 10
+# Accept ?X-Auth-Token=... when no X-Auth-Token header is given (discouraged:
+# URLs are logged and leak through Referer). The header always wins.
+API_TOKEN_IN_QUERY_STRING = True
 
 # Server stats graph URLs, %s = Ganeti instance name.
 CPU_BAR_GRAPH_URL = "http://stats.example.org/%s/cpu-bar.png"

@@ -1,9 +1,10 @@
 """Defaults of snf-cyclades-app: Ganeti backends. Documented in docs/settings-backend.rst."""
 
 # --- Ganeti backends ----------------------------------------------------
-# Key that encrypts the stored RAPI passwords of backends. Changing it makes
-# stored passwords unreadable (re-enter them with backend-modify).
-SECRET_ENCRYPTION_KEY = "Password Encryption Key"
+# Key that encrypts the stored RAPI passwords of backends: a long random
+# string, or a list of them to rotate (the first encrypts, all decrypt; then
+# snf-manage secret-reencrypt). Programs refuse to start while it is empty.
+SECRET_ENCRYPTION_KEY = ""
 
 GANETI_DISK_TEMPLATES = ["blockdev", "diskless", "drbd", "file", "plain", "rbd",
                          "sharedfile", "ext"]

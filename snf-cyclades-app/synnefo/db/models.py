@@ -6,6 +6,7 @@ keys), not only in Python, so a bug or a concurrent writer cannot break them.
 
 import datetime
 import hashlib
+import secrets as random_secrets
 
 from django.db import models
 from django.db.models import Q
@@ -169,6 +170,9 @@ class Backend(models.Model):
     ssl_verify = models.BooleanField(default=True)
     ssl_ca_file = models.CharField(max_length=1024, null=True, blank=True)
     ssl_fingerprint = models.CharField(max_length=95, null=True, blank=True)
+    # A random version stamp of the connection settings: drawn anew whenever
+    # a credential or TLS field changes (RAPI client cache key, copied into
+    # VirtualMachine.backend_hash). Derived from nothing, so it reveals nothing.
     hash = models.CharField(max_length=64, editable=False, default="")
     index = models.IntegerField(unique=True)
     drained = models.BooleanField(default=False)
@@ -204,19 +208,33 @@ class Backend(models.Model):
 
     @property
     def password(self):
-        return secrets.decrypt(self.password_encrypted)
+        return secrets.decrypt(self.password_encrypted,
+                               what="the RAPI password of backend %s (%s)" % (self.pk, self.clustername))
 
     @password.setter
     def password(self, value):
         self.password_encrypted = secrets.encrypt(value) if value is not None else None
 
-    def compute_hash(self):
-        text = f"{self.clustername}:{self.port}:{self.username}:{self.password}"
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        backend = super().from_db(db, field_names, values)
+        backend._saved_connection = backend.connection_settings()
+        return backend
+
+    def connection_settings(self):
+        """The loaded values of ``CONNECTION_FIELDS`` (deferred ones are not loaded)."""
+        return tuple(self.__dict__.get(field) for field in CONNECTION_FIELDS)
 
     def save(self, *args, **kwargs):
-        self.hash = self.compute_hash()
+        """A new ``hash`` stamp when the connection settings changed (nothing is decrypted)."""
+        if not self.hash or self.connection_settings() != getattr(self, "_saved_connection", None):
+            self.hash = random_secrets.token_hex(16)
         super().save(*args, **kwargs)
+        self._saved_connection = self.connection_settings()
+
+
+CONNECTION_FIELDS = ("clustername", "port", "username", "password_encrypted", "ssl_verify",
+                     "ssl_ca_file", "ssl_fingerprint")
 
 
 # --- Virtual machines ---------------------------------------------------

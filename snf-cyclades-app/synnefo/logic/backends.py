@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from synnefo.db.models import MAX_BACKENDS, Backend, BackendNetwork
+from synnefo.db.secrets import SecretError
 from synnefo.logic.errors import ServiceUnavailable
 from synnefo.logic.utils import network_name
 from synnefo.rapi import GanetiApiError, GanetiRapiClient
@@ -35,8 +36,10 @@ def make_client(host, port, username, password, verify=True, ca_file=None, finge
 
 
 def get_rapi_client(backend):
-    """The RAPI client of ``backend``, cached per credentials/TLS settings
-    (``backend.hash``) and per thread (a client holds one HTTP session).
+    """The RAPI client of ``backend``, cached per connection settings (the
+    ``backend.hash`` stamp and the fields themselves) and per thread (a client
+    holds one HTTP session). A password that cannot be decrypted is a
+    ``ServiceUnavailable`` naming the fix, logged in one line.
 
     Raises ``ServiceUnavailable`` for an offline backend (no RAPI call at all).
     """
@@ -44,13 +47,17 @@ def get_rapi_client(backend):
         raise ServiceUnavailable("Server has no backend")
     if backend.offline:
         raise ServiceUnavailable("Backend %s is offline" % backend.clustername)
-    key = (threading.get_ident(), backend.hash or backend.compute_hash(), backend.ssl_verify,
-           backend.ssl_ca_file or "", backend.ssl_fingerprint or "")
+    key = (threading.get_ident(), backend.pk, backend.hash) + backend.connection_settings()
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
+            try:
+                password = backend.password
+            except SecretError as exc:
+                log.error("%s", exc)
+                raise ServiceUnavailable("Backend %s: %s" % (backend.clustername, exc)) from None
             client = make_client(backend.clustername, backend.port, backend.username,
-                                 backend.password, backend.ssl_verify, backend.ssl_ca_file,
+                                 password, backend.ssl_verify, backend.ssl_ca_file,
                                  backend.ssl_fingerprint)
             _clients[key] = client
         return client

@@ -235,10 +235,11 @@ def parse_args(argv=None):
 def load_django():
     """Set up Django on the Synnefo settings; a settings error exits 1 in one line."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.settings")
-    from synnefo.util.startup import load_settings_or_exit
-    load_settings_or_exit(PROG)
+    from synnefo.util.startup import load_settings_or_exit, refuse_unsafe_start
+    load_settings_or_exit(PROG, require_dir=True)
     import django
     django.setup()
+    refuse_unsafe_start(PROG)
     from django.conf import settings
     return settings
 

@@ -50,12 +50,26 @@ def test_missing_and_bad_token_are_unauthorized_on_every_url(db):
     assert fault_of(anonymous.get("/api/"), "unauthorized", 401) == "No user found."
 
 
-def test_token_in_query_string_wins_over_header(alice_api):
+def test_header_token_wins_over_query_string(alice_api):
     from django.test import Client
     token = alice_api.token
     assert Client().get("/api/?X-Auth-Token=" + token).status_code == 200
-    assert Client().get("/api/?X-Auth-Token=" + token, HTTP_X_AUTH_TOKEN="bad").status_code == 200
-    assert Client().get("/api/?X-Auth-Token=bad", HTTP_X_AUTH_TOKEN=token).status_code == 401
+    assert Client().get("/api/?X-Auth-Token=" + token, HTTP_X_AUTH_TOKEN="bad").status_code == 401
+    assert Client().get("/api/?X-Auth-Token=bad", HTTP_X_AUTH_TOKEN=token).status_code == 200
+
+
+def test_query_string_token_can_be_switched_off(alice_api, settings):
+    from django.test import Client
+    settings.API_TOKEN_IN_QUERY_STRING = False
+    token = alice_api.token
+    assert Client().get("/api/?X-Auth-Token=" + token).status_code == 401
+    assert Client().get("/api/", HTTP_X_AUTH_TOKEN=token).status_code == 200
+
+
+def test_token_cache_setting_is_gone():
+    """TOKEN_CACHE_SECONDS promised a cache that never existed: every request reads the DB."""
+    from django.conf import settings
+    assert not hasattr(settings, "TOKEN_CACHE_SECONDS")
 
 
 def test_inactive_user_is_unauthorized(db):

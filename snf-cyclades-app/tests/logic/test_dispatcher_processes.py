@@ -221,10 +221,13 @@ def test_kill_one_dispatcher_mid_stream(deployment):
     victim.kill()  # SIGKILL mid-stream
     victim.wait()
     dep.procs.remove(victim)
-    lost_allowed = 0 if dep.amqp != "filesystem://" else 1  # see docs/dispatcher.rst
-    assert dep.wait_for(lambda: diagnostics() >= total - lost_allowed, timeout=120)
+    if dep.amqp == "filesystem://":
+        # its claimed messages wait in claimed/ until a new client starts: the
+        # victim restarted, as systemd's Restart= does (docs/dispatcher.rst)
+        dep.start("restarted")
+    assert dep.wait_for(lambda: diagnostics() >= total, timeout=120)   # nothing lost
     time.sleep(1)
-    assert dep.stop_all() == [0]
+    assert set(dep.stop_all()) == {0}
     assert diagnostics() <= total  # duplicates are de-duplicated, never double-applied
 
 

@@ -109,8 +109,9 @@ def run(monkeypatch, capsys, *argv):
 
 @pytest.mark.django_db
 def test_backend_add_with_pinned_fingerprint(https_rapi, monkeypatch, capsys):
+    monkeypatch.setenv("PW", "s3cret")
     args = ["backend-add", "--clustername", "127.0.0.1", "--port", str(https_rapi["port"]),
-            "--user", "cyclades", "--pass", "s3cret", "--fingerprint", https_rapi["fingerprint"]]
+            "--user", "cyclades", "--password-env", "PW", "--fingerprint", https_rapi["fingerprint"]]
     code, out, err = run(monkeypatch, capsys, *args)
     assert code == 0, err
     backend = Backend.objects.get()
@@ -123,11 +124,13 @@ def test_backend_add_with_pinned_fingerprint(https_rapi, monkeypatch, capsys):
 def test_backend_add_refused_wrong_password_and_untrusted_cert(https_rapi, monkeypatch, capsys):
     base = ["backend-add", "--clustername", "127.0.0.1", "--port", str(https_rapi["port"]),
             "--user", "cyclades"]
-    code, out, err = run(monkeypatch, capsys, *base, "--pass", "wrong", "--fingerprint",
+    monkeypatch.setenv("PW", "wrong")
+    monkeypatch.setenv("PW_OK", "s3cret")
+    code, out, err = run(monkeypatch, capsys, *base, "--password-env", "PW", "--fingerprint",
                          https_rapi["fingerprint"])
     assert code != 0 and "write access" in err and len(err.strip().splitlines()) == 1
-    code, out, err = run(monkeypatch, capsys, *base, "--pass", "s3cret")  # system CAs: untrusted
+    code, out, err = run(monkeypatch, capsys, *base, "--password-env", "PW_OK")  # system CAs: untrusted
     assert code != 0 and len(err.strip().splitlines()) == 1
-    code, out, err = run(monkeypatch, capsys, *base, "--pass", "s3cret", "--fingerprint", "00" * 32)
+    code, out, err = run(monkeypatch, capsys, *base, "--password-env", "PW_OK", "--fingerprint", "00" * 32)
     assert code != 0
     assert not Backend.objects.exists()

@@ -31,7 +31,13 @@ def assert_one_line_error(result):
 
 # --- backend-add --------------------------------------------------------------
 
-ADD = ["backend-add", "--clustername", "cluster1.example.org", "--user", "u", "--pass", "p"]
+ADD = ["backend-add", "--clustername", "cluster1.example.org", "--user", "u",
+       "--password-env", "SNF_TEST_RAPI_PASSWORD"]
+
+
+@pytest.fixture(autouse=True)
+def rapi_password_env(monkeypatch):
+    monkeypatch.setenv("SNF_TEST_RAPI_PASSWORD", "p")
 
 
 def test_backend_add_checks_and_creates(run, rapi):
@@ -62,7 +68,11 @@ def test_backend_add_undrained_second_index_and_networks(run, rapi, world):
 
 
 @pytest.mark.parametrize("argv", [
-    ["backend-add", "--user", "u", "--pass", "p"],                         # no clustername
+    ["backend-add", "--user", "u", "--password-env", "SNF_TEST_RAPI_PASSWORD"],  # no clustername
+    ADD[:-2],                                                              # no password
+    ADD[:-2] + ["--password-env", "SNF_NO_SUCH_VARIABLE"],
+    ADD[:-2] + ["--password-file", "/nonexistent/password"],
+    ADD[:-2] + ["--pass", "p"],                                            # visible in ps
     ADD + ["--port", "abc"],
     ADD + ["--port", "70000"],
     ADD + ["--no-verify", "--fingerprint", "ab"],
@@ -97,7 +107,7 @@ def test_backend_add_no_check_and_duplicate(run, rapi):
 def test_backend_add_against_real_client_http_error(run):
     # nothing listens on this port: a connection error becomes one stderr line
     err = assert_one_line_error(run("backend-add", "--clustername", "127.0.0.1", "--port", "9",
-                                    "--user", "u", "--pass", "p"))
+                                    "--user", "u", "--password-env", "SNF_TEST_RAPI_PASSWORD"))
     assert "127.0.0.1" in err
     assert not Backend.objects.exists()
 
@@ -112,7 +122,7 @@ def test_backend_list(run, world):
     assert out.startswith("%d|cluster1.example.org|5080|u|" % world["backend"].id)
 
 
-def test_backend_modify_only_given(run, rapi, world):
+def test_backend_modify_only_given(run, rapi, world, monkeypatch):
     backend = world["backend"]
     Backend.objects.filter(pk=backend.pk).update(drained=True, offline=True)
     code, out, err = run("backend-modify", str(backend.id), "--port", "5081")
@@ -125,10 +135,15 @@ def test_backend_modify_only_given(run, rapi, world):
     backend.refresh_from_db()
     assert not backend.drained and not backend.offline and backend.port == 5081
     assert rapi.calls == []  # no credential change -> no check
+    assert "modified: undrained, online" in out
     old_hash = backend.hash
-    assert run("backend-modify", str(backend.id), "--pass", "new")[0] == 0
+    monkeypatch.setenv("NEW_PASSWORD", "new")
+    code, out, err = run("backend-modify", str(backend.id), "--password-env", "NEW_PASSWORD")
+    assert code == 0 and "modified: password" in out and "new" not in out
     backend.refresh_from_db()
     assert backend.password == "new" and backend.hash != old_hash
+    code, out, err = run("backend-modify", str(backend.id), "--drained")
+    assert "modified: drained" in out
 
 
 def test_backend_modify_errors(run, rapi, world):
@@ -180,7 +195,15 @@ def test_pool_commands(run):
     assert {r["type"]: r["available"] for r in rows}["bridge"] == 20
     assert run("pool-modify", str(row.id), "--type", "bridge", "--add-reserved", "prv1,prv2")[0] == 0
     code, out, err = run("pool-show", str(row.id), "--type", "bridge")
+    assert "XX" + "." * 18 not in out          # no maps by default
+    fields = dict(line.split("  ", 1) for line in out.splitlines() if "  " in line)
+    assert fields["in use"].strip() == "0-1" and fields["reserved at"].strip() == "0-1"
+    code, out, err = run("pool-show", str(row.id), "--type", "bridge", "--map")
     assert "XX" + "." * 18 in out
+    mac = MacPrefixPoolTable.objects.get()
+    code, out, err = run("pool-show", str(mac.id), "--type", "mac-prefix")
+    assert code == 0 and len(out.splitlines()) < 15, out   # not a 1,600-line bitmap
+    assert len(run("pool-show", str(mac.id), "--type", "mac-prefix", "--map")[1].splitlines()) > 1600
     assert_one_line_error(run("pool-modify", str(row.id), "--type", "bridge", "--add-reserved", "br9"))
     assert_one_line_error(run("pool-modify", str(row.id), "--type", "bridge"))
     assert run("pool-modify", str(row.id), "--type", "bridge", "--remove-reserved", "prv1")[0] == 0
@@ -284,7 +307,11 @@ def test_network_modify_and_inspect(run, rapi, world):
     assert_one_line_error(run("network-modify", str(net.id), "--state", "BOGUS"))
     code, out, err = run("network-inspect", str(net.id))
     assert code == 0, err
-    assert "XX.....X" in out and '"map": "X..X"' in out
+    assert "XX.....X" in out
+    ganeti = out[out.index("  Ganeti:"):].splitlines()
+    assert all(line.startswith("    ") for line in ganeti[1:])
+    assert "map (X = used or reserved):" in out and "     0 X..X" in out
+    assert max(len(line) for line in out.splitlines()) < 120   # not one long JSON line
 
 
 def test_backend_add_warns_without_create_feature(run, rapi):
@@ -306,3 +333,23 @@ def test_server_modify(run, world):
     vm.refresh_from_db()
     assert vm.deleted and vm.operstate == "DESTROYED"
     assert run("server-modify", str(vm.id), "--set-undeleted", "--state", "STOPPED")[0] == 0
+
+
+def test_backend_add_reads_the_password_from_a_file_or_stdin(run, rapi, tmp_path, monkeypatch):
+    import io
+    import sys
+    password_file = tmp_path / "pw"
+    password_file.write_text("from-file\nignored second line\n")
+    code, out, err = run(*ADD[:-2], "--password-file", str(password_file))
+    assert code == 0, err
+    assert Backend.objects.get().password == "from-file"
+    Backend.objects.all().delete()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("from-stdin\n"))
+    code, out, err = run(*ADD[:-2], "--password-file", "-")
+    assert code == 0, err
+    assert Backend.objects.get().password == "from-stdin"
+    Backend.objects.all().delete()
+    password_file.write_text("\n")
+    assert "is empty" in assert_one_line_error(run(*ADD[:-2], "--password-file", str(password_file)))
+    err = assert_one_line_error(run(*ADD[:-2], "--pass", "p"))
+    assert "visible to every user" in err and "--password-file" in err

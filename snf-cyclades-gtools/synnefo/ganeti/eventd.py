@@ -243,8 +243,10 @@ class EventDaemon:
             elif event.mask & (F.MOVED_FROM | F.DELETE):
                 gone.append(job_id)
         if overflow:
-            log.warning("inotify queue overflow: rescanning %s", self.queue_dir)
-            self.catch_up(archive=False)
+            # Lost events may hide jobs that finished and were archived
+            # meanwhile: rescan as at start, archive included.
+            log.warning("inotify queue overflow: rescanning %s and its archive", self.queue_dir)
+            self.catch_up()
         for job_id in changed:
             self.process_job_safely(job_id)
         for job_id in gone:

@@ -31,9 +31,28 @@ def scratch_postgres_rabbitmq(tag, purpose):
         conn.execute(f"CREATE DATABASE {database}")
     conf = (f'DATABASES = {{"default": {{"ENGINE": "django.db.backends.postgresql", "NAME": {database!r},\n'
             f'              "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}}}}\n'
-            f'AMQP_HOSTS = ["amqp://guest:guest@127.0.0.1:5672//"]\n'
-            f'EXCHANGE_GANETI = "{purpose}-{tag}"\n')
+            f'AMQP_HOSTS = [{RABBITMQ_URL!r}]\n'
+            f'EXCHANGE_GANETI = {scratch_exchange(tag, purpose)!r}\n')
     return database, conf
+
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def scratch_exchange(tag, purpose):
+    """The exchange of a :func:`scratch_postgres_rabbitmq` deployment."""
+    return f"{purpose}-{tag}"
+
+
+def drop_rabbitmq_objects(tag, purpose, prefix_id):
+    """Delete what a :func:`scratch_postgres_rabbitmq` deployment with ``BACKEND_PREFIX_ID``
+    ``prefix_id`` declared on RabbitMQ: its durable queues (and their dead-letter
+    queues) and its two exchanges, which would otherwise outlive the run."""
+    from synnefo.messaging import names
+    from synnefo.messaging.client import Broker
+
+    with Broker([RABBITMQ_URL], exchange=scratch_exchange(tag, purpose)) as broker:
+        broker.delete(names.prefix_of(prefix_id), exchanges=True)
 
 
 def drop_database(database):

@@ -55,8 +55,20 @@ REAL_PUBLIC_SUBNET = ("203.0.113.0/24", "203.0.113.1")
 RECONCILE_EVERY = 60
 
 
+# backend-add reads the RAPI password from this variable (never the command line).
+PASSWORD_ENV = "SNF_QUICKSTART_RAPI_PASSWORD"
+
+
 class QuickstartError(Exception):
     pass
+
+
+def write_private(path, text):
+    """Write ``path`` readable by its owner only (0600 from creation: secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
 
 
 def read_ganeti_state(path):
@@ -131,9 +143,7 @@ class Deployment:
         values = {"secret_key": secrets.token_urlsafe(40),
                   "encryption_key": secrets.token_urlsafe(24),
                   "rapi_password": secrets.token_urlsafe(16)}
-        with open(path, "w") as handle:
-            json.dump(values, handle)
-        os.chmod(path, 0o600)
+        write_private(path, json.dumps(values))
         return values
 
     def _console_proxy_password(self):
@@ -141,8 +151,7 @@ class Deployment:
         values = self._secrets()
         if "vncauthproxy_password" not in values:
             values["vncauthproxy_password"] = secrets.token_urlsafe(16)
-            with open(self.path("secrets.json"), "w") as handle:
-                json.dump(values, handle)
+            write_private(self.path("secrets.json"), json.dumps(values))
         return values["vncauthproxy_password"]
 
     def write_settings(self):
@@ -162,12 +171,10 @@ API_ROOT_URL = APP_INSTALL_URL + "/api"
 # snf-ganeti-hook publishes only on the Ganeti master: the cluster's one node.
 GANETI_HOOK_NODE_NAME = {self.node!r}
 ''' + self._console_conf() + self._real_ganeti_conf()
-        with open(os.path.join(self.settings_dir, "50-quickstart.conf"), "w") as handle:
-            handle.write(conf)
+        write_private(os.path.join(self.settings_dir, "50-quickstart.conf"), conf)
         extra = os.path.join(self.settings_dir, "90-extra.conf")
         if self.extra_conf:
-            with open(extra, "w") as handle:
-                handle.write(self.extra_conf)
+            write_private(extra, self.extra_conf)
         elif os.path.exists(extra):
             os.unlink(extra)
 
@@ -248,12 +255,12 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
                 pass
 
     # -- commands ----------------------------------------------------------------
-    def manage(self, *args, check=True):
+    def manage(self, *args, check=True, env=None):
         cmd = [os.path.join(self.bin, "snf-manage"), *args]
-        proc = subprocess.run(cmd, env=self.env(), capture_output=True, text=True)
+        proc = subprocess.run(cmd, env=dict(self.env(), **(env or {})), capture_output=True,
+                              text=True)
         if check and proc.returncode != 0:
-            shown = " ".join("--pass=********" if a.startswith("--pass=") else a for a in args)
-            raise QuickstartError(f"snf-manage {shown} failed: "
+            raise QuickstartError(f"snf-manage {' '.join(args)} failed: "
                                   f"{(proc.stderr or proc.stdout).strip()}")
         return proc
 
@@ -283,10 +290,7 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         raise QuickstartError(f"user-add printed no token: {output!r}")
 
     def _save_token(self, token):
-        path = self.path("demo-token")
-        with open(path, "w") as handle:
-            handle.write(token)
-        os.chmod(path, 0o600)
+        write_private(self.path("demo-token"), token)
 
     def _saved_token(self):
         path = self.path("demo-token")
@@ -332,10 +336,12 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         if os.path.exists(sim_json):
             os.unlink(sim_json)
         self.write_hooks(self.hooks_dir)
+        users_file = os.path.join(self.sim_dir, "rapi-users")
+        write_private(users_file, f"cyclades {s['rapi_password']} write\n")
         args = [os.path.join(self.bin, "snf-ganeti-sim"), "--state-dir", self.sim_dir,
                 "--listen", "127.0.0.1", "--port", "0", "--cluster-name", SIM_CLUSTER,
                 "--node-name", SIM_NODE,
-                "--user", f"cyclades:{s['rapi_password']}:write", "--hooks-dir", self.hooks_dir,
+                "--users-file", users_file, "--hooks-dir", self.hooks_dir,
                 "--progress-monitor", os.path.join(self.bin, "snf-progress-monitor"),
                 "--foreground", *self.sim_args]
         self.spawn("ganeti-sim", args)
@@ -380,9 +386,9 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
                         "--fingerprint", c["fingerprint"], "--undrained", "--online")
         else:
             self.manage("backend-add", "--clustername", c["cluster_name"], "--port", str(c["port"]),
-                        # --pass=: a generated password may start with "-"
-                        "--user", c["user"], f"--pass={c['password']}",
-                        "--fingerprint", c["fingerprint"], "--undrained")
+                        "--user", c["user"], "--password-env", PASSWORD_ENV,
+                        "--fingerprint", c["fingerprint"], "--undrained",
+                        env={PASSWORD_ENV: c["password"]})
             backend_id = str(self._manage_json("backend-list")[0]["id"])
         networks = self._manage_json("network-list")
         if not any(n.get("public") in (True, "yes") for n in networks):
@@ -438,9 +444,9 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         if self.reconcile_every:
             self.start_reconciler()
         self.info["settings_dir"] = self.settings_dir
-        with open(self.path("quickstart.json"), "w") as handle:
-            json.dump({k: self.info[k] for k in ("api", "token", "settings_dir", "rapi",
-                                                  "rapi_user", "rapi_password")}, handle, indent=2)
+        write_private(self.path("quickstart.json"), json.dumps(
+            {k: self.info[k] for k in ("api", "token", "settings_dir", "rapi", "rapi_user",
+                                       "rapi_password")}, indent=2))
         return self.info
 
     def stop(self, timeout=15):

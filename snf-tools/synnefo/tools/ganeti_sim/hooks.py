@@ -166,6 +166,8 @@ def run_hooks(hooks_dir, hooks_path, env, job_log):
             status, output = None, str(exc)
         log.info("hook %s (%s): exit status %s", where, env.get("GANETI_OP_CODE"), status)
         if status != 0:
+            log.warning("hook %s failed (exit status %s): %s", where, status,
+                        output[-500:] or "(no output)")
             job_log(" - WARNING: Hook %s failed (exit status %s): %s" % (where, status, output[-500:]))
         results.append((where, status))
     return results

@@ -43,6 +43,40 @@ def parse_user(text):
     return name, password, access == "write"
 
 
+def read_users_file(path):
+    """Users from a file in Ganeti's ``rapi/users`` format: one ``NAME PASSWORD [OPTIONS]``
+    per line (``#`` comments), OPTIONS a comma-separated list where ``write`` grants
+    writes; a password may carry Ganeti's ``{cleartext}`` prefix. Returns
+    ``[(name, password, can_write)]``; raises ``SimError`` naming the line."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SimError("cannot read the users file %s: %s" % (path, getattr(exc, "strerror", None) or exc))
+    users = []
+    for number, line in enumerate(lines, 1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) not in (2, 3):
+            raise SimError("%s, line %d: expected NAME PASSWORD [write|read]" % (path, number))
+        name, password = fields[:2]
+        if password.upper().startswith("{HA1}"):
+            raise SimError("%s, line %d: {HA1} password hashes are not supported by the simulator"
+                           % (path, number))
+        if password.lower().startswith("{cleartext}"):
+            password = password[len("{cleartext}"):]
+        options = fields[2].split(",") if len(fields) == 3 else []
+        unknown = set(options) - {"write", "read"}
+        if unknown or not password:
+            raise SimError("%s, line %d: %s" % (path, number, "unknown option %s" % ", ".join(sorted(unknown))
+                                                if unknown else "empty password"))
+        users.append((name, password, "write" in options))
+    if not users:
+        raise SimError("the users file %s names no user" % path)
+    return users
+
+
 def parse_fail(text):
     try:
         return FailRule.parse(text)
@@ -78,9 +112,15 @@ def build_parser():
     parser.add_argument("--cluster-name", default="sim.cyclades.local", help="the cluster's name")
     parser.add_argument("--node-name", default=None, help="the node's (and master's) name; default: this "
                         "host's FQDN")
-    parser.add_argument("--user", action="append", type=parse_user, default=[], required=True,
-                        metavar="NAME:PASSWORD:write|read", help="a RAPI user (repeatable)")
-    parser.add_argument("--hooks-dir", help="run DIR/<path>-post.d/* after matching ops succeed")
+    parser.add_argument("--users-file", metavar="FILE",
+                        help="RAPI users, one 'NAME PASSWORD [write]' per line (Ganeti's rapi/users "
+                             "format)")
+    parser.add_argument("--user", action="append", type=parse_user, default=[],
+                        metavar="NAME:PASSWORD:write|read",
+                        help="a RAPI user (repeatable); the password is visible to every user in "
+                             "ps, prefer --users-file")
+    parser.add_argument("--hooks-dir", help="run DIR/<path>-post.d/* after matching ops succeed "
+                                            "(a relative DIR is taken from the current directory)")
     parser.add_argument("--progress-monitor", metavar="CMD",
                         help="feed snf-image progress lines to 'CMD <instance>' during creates")
     parser.add_argument("--job-duration", type=parse_duration, default=1.0, metavar="SECONDS",
@@ -171,6 +211,13 @@ class Simulator:
             raise SimError("cannot create the state directory %s: %s" % (self.state_dir, exc)) from None
         if args.hooks_dir and not os.path.isdir(args.hooks_dir):
             raise SimError("--hooks-dir %s is not a directory" % args.hooks_dir)
+        # Hooks run from "/" (as Ganeti runs them): a relative path would name another place.
+        hooks_dir = os.path.abspath(args.hooks_dir) if args.hooks_dir else None
+        users = list(args.user)
+        if args.users_file:
+            users += read_users_file(args.users_file)
+        if not users:
+            raise SimError("no RAPI user: give --users-file FILE")
         node_name = args.node_name or socket.getfqdn()
         self.cluster = Cluster(args.cluster_name, node_name, self.state_dir, node_memory=args.node_memory,
                                node_disk=args.node_disk, node_cpus=args.node_cpus, hypervisor=args.hypervisor,
@@ -192,7 +239,7 @@ class Simulator:
                      args.seed_instances[1], args.seed_instances[1] + args.seed_instances[2] - 1)
         config = RuntimeConfig(args.job_duration, args.fail)
         queue_dir = os.path.abspath(args.queue_dir or os.path.join(self.state_dir, "queue"))
-        self.queue = JobQueue(self.cluster, queue_dir, config, hooks_dir=args.hooks_dir,
+        self.queue = JobQueue(self.cluster, queue_dir, config, hooks_dir=hooks_dir,
                               progress_monitor=args.progress_monitor)
         try:
             cert, key = ensure_certificate(self.state_dir, node_name, [args.listen])
@@ -200,7 +247,7 @@ class Simulator:
             context = server_context(cert, key)
         except (OSError, ValueError) as exc:
             raise SimError("cannot make or read the certificate in %s: %s" % (self.state_dir, exc)) from None
-        users = {name: (password, write) for name, password, write in args.user}
+        users = {name: (password, write) for name, password, write in users}
         try:
             self.server = RapiServer((args.listen, args.port), context, self.cluster,
                                      self.queue, config, users, args.wait_timeout)

@@ -4,7 +4,8 @@
         client = sim.client()
 
 The process is started on port 0 with a write user ``writer:secret`` and a
-read user ``reader:secret``; ``sim.info`` is the ``sim.json`` it wrote.
+read user ``reader:secret`` (from a users file in the state directory, mode
+0600); ``sim.info`` is the ``sim.json`` it wrote.
 Leaving the block stops it (SIGTERM, then SIGKILL).
 """
 
@@ -20,8 +21,9 @@ READER = ("reader", "secret")
 
 
 class SimProcess:
-    def __init__(self, state_dir, *extra_args, start_timeout=20):
-        self.state_dir = str(state_dir)
+    def __init__(self, state_dir, *extra_args, start_timeout=20, cwd=None):
+        self.state_dir = os.path.abspath(str(state_dir))
+        self.cwd = cwd
         self.extra_args = [str(a) for a in extra_args]
         self.start_timeout = start_timeout
         self.proc = None
@@ -32,17 +34,27 @@ class SimProcess:
     def sim_json(self):
         return os.path.join(self.state_dir, "sim.json")
 
+    @property
+    def users_file(self):
+        return os.path.join(self.state_dir, "rapi-users")
+
     def argv(self):
         return [sys.executable, "-m", "synnefo.tools.ganeti_sim.server", "--state-dir", self.state_dir,
-                "--listen", "127.0.0.1", "--port", "0", "--user", "%s:%s:write" % WRITER,
-                "--user", "%s:%s:read" % READER, "--foreground", "--log-file", self.log_path,
-                *self.extra_args]
+                "--listen", "127.0.0.1", "--port", "0", "--users-file", self.users_file,
+                "--foreground", "--log-file", self.log_path, *self.extra_args]
+
+    def write_users_file(self):
+        fd = os.open(self.users_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("%s %s write\n%s %s\n" % (WRITER + READER))
 
     def start(self):
         os.makedirs(self.state_dir, exist_ok=True)
+        self.write_users_file()
         if os.path.exists(self.sim_json):
             os.unlink(self.sim_json)
-        self.proc = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     cwd=self.cwd)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from synnefo.db.models import Backend, Network
 from synnefo.logic import backends
+from synnefo.logic.management.password import add_password_arguments, read_password
 from synnefo.logic.utils import one_line_errors
 from synnefo.rapi import GanetiApiError
 
@@ -16,18 +17,23 @@ def add_tls_arguments(parser):
 
 
 class Command(BaseCommand):
-    help = ("Add a Ganeti backend. Credentials are checked first (unless --no-check); the backend "
+    help = ("Add a Ganeti backend. Cyclades reaches its RAPI at https://<clustername>:<port>: "
+            "the cluster name is also the RAPI host, so it must resolve (DNS or /etc/hosts), on "
+            "every API and dispatcher node, to the cluster's master (its floating address). "
+            "Credentials are checked first (unless "
+            "--no-check): /2/info must name the cluster. The password is read from a file, "
+            "standard input or an environment variable, never from the command line. The backend "
             "is added drained unless --undrained is given.")
 
     def create_parser(self, *args, **kwargs):
         return one_line_errors(super().create_parser(*args, **kwargs))
 
     def add_arguments(self, parser):
-        parser.add_argument("--clustername", required=True, help="cluster name (as in /2/info)")
+        parser.add_argument("--clustername", required=True,
+                            help="cluster name (as in /2/info), also the RAPI host name")
         parser.add_argument("--port", type=int, default=5080, help="RAPI port (default 5080)")
         parser.add_argument("--user", required=True, help="RAPI user with write access")
-        parser.add_argument("--pass", dest="password", required=True,
-                            help="RAPI password (write --pass=VALUE for one that starts with '-')")
+        add_password_arguments(parser)
         add_tls_arguments(parser)
         drain = parser.add_mutually_exclusive_group()
         drain.add_argument("--drained", dest="drained", action="store_true", default=True,
@@ -40,6 +46,7 @@ class Command(BaseCommand):
                             help="do not create the existing private networks on the backend")
 
     def handle(self, *args, **options):
+        password = read_password(options, required=True)
         clustername, port = options["clustername"], options["port"]
         if not 0 < port <= 65535:
             raise CommandError("invalid port: %s" % port)
@@ -50,7 +57,7 @@ class Command(BaseCommand):
         verify = not options["no_verify"]
         if not options["no_check"]:
             try:
-                warnings = backends.check_credentials(clustername, port, options["user"], options["password"],
+                warnings = backends.check_credentials(clustername, port, options["user"], password,
                                            verify=verify, fingerprint=options["fingerprint"],
                                            ca_file=options["ca_file"])
             except backends.BackendCheckError as exc:
@@ -59,12 +66,12 @@ class Command(BaseCommand):
                 self.stderr.write("Warning: %s" % warning)
         try:
             backend = backends.create_backend(
-                clustername, port, options["user"], options["password"], drained=options["drained"],
+                clustername, port, options["user"], password, drained=options["drained"],
                 ssl_verify=verify, ssl_ca_file=options["ca_file"], ssl_fingerprint=options["fingerprint"])
         except Exception as exc:
             raise CommandError("Cannot create backend: %s" % exc)
-        self.stdout.write("Created backend %d (%s), index %d, %s" % (
-            backend.id, backend.clustername, backend.index,
+        self.stdout.write("Created backend %d (%s, RAPI https://%s:%d), index %d, %s" % (
+            backend.id, backend.clustername, backend.clustername, backend.port, backend.index,
             "drained (undrain with: snf-manage backend-modify %d --undrained)" % backend.id
             if backend.drained else "undrained"))
         try:

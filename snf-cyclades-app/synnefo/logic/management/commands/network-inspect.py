@@ -1,6 +1,6 @@
 """snf-manage network-inspect: DB fields, IP pool, per-backend state, Ganeti's view."""
 
-import json
+import datetime
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -45,8 +45,37 @@ class Command(BaseCommand):
                 continue
             try:
                 info = backends.get_rapi_client(bnet.backend).get_network(network_name(network.id))
-                self.stdout.write("  Ganeti: " + json.dumps(info, sort_keys=True, default=str))
+                self.stdout.write("  Ganeti:")
+                for line in ganeti_network_lines(info):
+                    self.stdout.write("    " + line)
             except GanetiNotFound:
                 self.stdout.write("  Ganeti: network does not exist")
             except (GanetiApiError, ServiceUnavailable) as exc:
                 self.stdout.write("  Ganeti: error: %s" % exc)
+
+
+MAP_WIDTH = 64
+
+
+def _ganeti_value(key, value):
+    if key in ("ctime", "mtime") and isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if key == "group_list" and isinstance(value, list):
+        return "; ".join(" ".join(str(part) for part in group if part != "") for group in value) \
+            or "(none)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "(none)"
+    return "-" if value is None else str(value)
+
+
+def ganeti_network_lines(info):
+    """Ganeti's network object as aligned ``key  value`` lines; the map in rows of 64."""
+    info = dict(info or {})
+    pool_map = info.pop("map", None)
+    width = max((len(k) for k in info), default=0)
+    lines = ["%s  %s" % (key.ljust(width), _ganeti_value(key, info[key])) for key in sorted(info)]
+    if isinstance(pool_map, str):
+        lines.append("map (X = used or reserved):")
+        lines += ["%6d %s" % (start, pool_map[start:start + MAP_WIDTH])
+                  for start in range(0, len(pool_map), MAP_WIDTH)]
+    return lines
