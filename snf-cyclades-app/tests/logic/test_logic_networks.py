@@ -150,7 +150,9 @@ def test_disconnect(world, rapi, macpool):
         networks.disconnect("alice", other.id, "nic-%d-1" % vm.id)
     networks.disconnect("alice", net.id, "nic-%d-1" % vm.id)
     assert rapi.last("modify_instance")[2] == {"nics": [["remove", 1, {}]], "hotplug": False}
-    assert all(n.dirty for n in NetworkInterface.objects.filter(machine=vm))
+    # only the NIC being removed is busy (issue 11 item 5)
+    assert [(n.index, n.dirty) for n in NetworkInterface.objects.filter(machine=vm)] == [
+        (0, False), (1, True)]
     vm.refresh_from_db()
     assert vm.task == "DISCONNECT"
     VirtualMachine.objects.filter(pk=vm.pk).update(task=None)
