@@ -197,6 +197,10 @@ def test_hook_message_from_the_targets_hook_environment(target, client, instance
     assert hook.build_message(env, elsewhere) is None
 
 
+def modify_envs(dumped_hook_env, name):
+    return [e for e in dumped_hook_env("instance-modify") if e.get("GANETI_INSTANCE_NAME") == name]
+
+
 def test_modify_hook_reports_the_nics_after_the_change(target, client, instances, dumped_hook_env):
     """NIC add and NIC remove (what connect and disconnect submit): the
     instance-modify post hook's environment, hence the hook's message, is the
@@ -213,9 +217,9 @@ def test_modify_hook_reports_the_nics_after_the_change(target, client, instances
     try:
         succeeds(client, client.create_instance(**create_body(target, name)))
         for change, count in (([["add", {"network": net, "ip": "pool"}]], 2), ([["remove", 1, {}]], 1)):
-            seen = len([e for e in dumped_hook_env("instance-modify") if e.get("GANETI_INSTANCE_NAME") == name])
+            seen = len(modify_envs(dumped_hook_env, name))
             succeeds(client, client.modify_instance(name, nics=change))
-            envs = [e for e in dumped_hook_env("instance-modify") if e.get("GANETI_INSTANCE_NAME") == name]
+            envs = modify_envs(dumped_hook_env, name)
             assert len(envs) == seen + 1, f"no instance-modify post hook ran for {change}"
             env = envs[-1]
             assert env["GANETI_INSTANCE_NIC_COUNT"] == env["GANETI_POST_INSTANCE_NIC_COUNT"] == str(count)
