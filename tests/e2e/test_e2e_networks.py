@@ -124,7 +124,7 @@ def test_failed_creates_and_connects_give_every_address_back(api, deployment, se
         failed = [api.create_server(f"e2e-fails-{i}")["id"] for i in range(3)]
         for sid in failed:
             api.wait_status(sid, "ERROR")
-        for attempt in range(7):  # more connects than the /29 has addresses
+        for _ in range(7):  # more connects than the /29 has addresses
             connect(api, net_id, server)
             api.wait_status(server, "ACTIVE")
             latest = api.server(server)["diagnostics"][0]
@@ -143,3 +143,31 @@ def test_failed_creates_and_connects_give_every_address_back(api, deployment, se
     delete_network(api, net_id)
     for sid in failed:
         api.delete(f"/servers/{sid}")
+
+
+def test_connect_ganeti_refuses_shows_its_reason_and_gives_the_address_back(api, deployment, server):
+    """On real Ganeti: a network whose bridge is missing on the node (an
+    operator's network with a link nobody made); on the simulator, which does
+    not check bridges, the same refusal injected."""
+    out = deployment.manage("network-create", "--name", "e2e-nobridge", "--subnet", "10.44.0.0/29",
+                            "--owner", "demo@example.org", "--type", "CUSTOM_BRIDGED",
+                            "--link", "snfnobridge", "--dhcp").stdout
+    net_id = int(re.search(r"Created network (\d+)", out).group(1))
+    wait_for(f"network {net_id} ACTIVE", lambda: (network(api, net_id) or {}).get("status") == "ACTIVE")
+    if deployment.stack != "real_ganeti":
+        sim_fail(deployment, "OP_INSTANCE_SET_PARAMS")
+    try:
+        for _ in range(2):
+            connect(api, net_id, server)
+            api.wait_status(server, "ACTIVE")
+            latest = api.server(server)["diagnostics"][0]
+            assert latest["level"] == "ERROR"
+            if deployment.stack == "real_ganeti":
+                assert "Missing bridges" in latest["message"] and "snfnobridge" in latest["message"], latest
+            assert not nics_on(api, server, net_id)
+    finally:
+        if deployment.stack != "real_ganeti":
+            sim_fail(deployment)
+    free, text = pool_map(deployment, net_id)
+    assert "".join(free)[1] == ".", text  # 10.44.0.1 is free again
+    delete_network(api, net_id)
