@@ -184,7 +184,8 @@ class Transport:
                 msg = "TLS verification of %s failed" % self.base_url
             return GanetiConnectionError("%s: %s" % (msg, where), details=text)
         if isinstance(exc, requests.exceptions.Timeout):
-            # A connect timeout never sent the request; a read timeout did.
+            # A connect timeout never sent the request; a read timeout may
+            # have (requests cannot tell one in the TLS handshake apart).
             return GanetiConnectionError(
                 "timed out talking to Ganeti RAPI: %s" % where, details=str(exc), timed_out=True,
                 may_have_reached=not isinstance(exc, requests.exceptions.ConnectTimeout))
