@@ -14,7 +14,7 @@ class FakeRapi:
         self.jobs = itertools.count(100)
         self.fail = {}  # method name -> exception to raise
         self.tags = {}  # instance name -> tags
-        self.job_list = []  # what get_jobs(bulk=True) answers
+        self.job_list = []  # what get_jobs(bulk=True) answers (or a function answering it)
         self.nodes = [{"name": "node1", "vm_capable": True, "drained": False, "offline": False,
                        "cnodes": 2, "mfree": 8000, "mtotal": 16000, "dfree": 500000,
                        "dtotal": 1000000, "pinst_cnt": 2, "ctotal": 8}]
@@ -98,7 +98,7 @@ class FakeRapi:
 
     def get_jobs(self, bulk=False):
         self._call("get_jobs", bulk=bulk)
-        return list(self.job_list)
+        return list(self.job_list() if callable(self.job_list) else self.job_list)
 
     def create_network(self, **body):
         return self._job("create_network", **body)

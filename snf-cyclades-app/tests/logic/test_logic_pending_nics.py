@@ -97,18 +97,22 @@ def test_refused_create_submission_releases_everything(world, rapi):
 
 def test_lost_create_answer_found_in_the_job_list(world, rapi):
     rapi.fail["create_instance"] = lost_answer()
-    vm_id = VirtualMachine.objects.count() + 1
-    rapi.job_list = [{"id": 41, "summary": ["INSTANCE_STARTUP(snf-%d)" % vm_id]},
-                     {"id": 42, "summary": ["INSTANCE_CREATE(snf-%d)" % (vm_id + 100)]}]
+
+    def jobs_of_others():  # the server being created is the newest row
+        vm_id = VirtualMachine.objects.latest("id").id
+        return [{"id": 41, "summary": ["INSTANCE_STARTUP(snf-%d)" % vm_id]},
+                {"id": 42, "summary": ["INSTANCE_CREATE(snf-%d)" % (vm_id + 100)]}]
+
+    rapi.job_list = jobs_of_others
     vm = create(world)  # no such create job: kept for reconciliation
-    assert vm.pk == vm_id
     vm.refresh_from_db()
     assert (vm.operstate, vm.deleted, vm.task, vm.backendjobid) == ("BUILD", False, "BUILD", None)
     assert "reconciliation" in vm.backendlogmsg
     assert vm.diagnostics.get().source == "create-submit"
     assert PendingNic.objects.get(machine=vm).ipv4 == "192.0.2.2"
     assert "192.0.2.2" not in _free_of(world["network"])  # never handed to the next server
-    rapi.job_list.append({"id": 43, "summary": ["INSTANCE_CREATE(snf-%d)" % (vm_id + 1)]})
+    rapi.job_list = lambda: [{"id": 43, "summary": ["INSTANCE_CREATE(snf-%d)"
+                                                    % VirtualMachine.objects.latest("id").id]}]
     other = create(world)
     other.refresh_from_db()
     assert (other.backendjobid, other.task_job_id) == (43, 43)
