@@ -10,20 +10,15 @@ import time
 
 import pytest
 import requests
+from synnefo.tools.quickstart import _wait_for
 
 FIREWALL_TAGS = {"ENABLED": "synnefo:network:0:protected", "DISABLED": "synnefo:network:0:unprotected",
                  "PROTECTED": "synnefo:network:0:limited"}
 
 
 def wait_for(what, predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}: {last!r}")
+    """``predicate()``'s first true value (quickstart's poll: QuickstartError after ``timeout``)."""
+    return _wait_for(predicate, timeout, what)
 
 
 def network(api, net_id):
