@@ -312,6 +312,14 @@ def test_network_modify_and_inspect(run, rapi, world):
     assert all(line.startswith("    ") for line in ganeti[1:])
     assert "map (X = used or reserved):" in out and "     0 X..X" in out
     assert max(len(line) for line in out.splitlines()) < 120   # not one long JSON line
+    assert "Pending NICs" not in out
+    from synnefo.db.models import PendingNic
+    vm = VirtualMachine.objects.create(name="v", userid="alice", backend=world["backend"],
+                                       flavor=world["flavor"], imageid="img1")
+    PendingNic.objects.create(machine=vm, network=net, kind="CREATE", ipv4="192.0.2.5")
+    code, out, err = run("network-inspect", str(net.id))
+    assert code == 0, err
+    assert "server %d: CREATE, address 192.0.2.5, job unknown" % vm.id in out
 
 
 def test_backend_add_warns_without_create_feature(run, rapi):
