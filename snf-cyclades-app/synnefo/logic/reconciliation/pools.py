@@ -17,7 +17,8 @@ a leaked address is reported but never freed.
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from synnefo.db.models import BackendNetwork, IPPoolTable, Network, NetworkInterface, VirtualMachine
+from synnefo.db.models import (BackendNetwork, IPPoolTable, Network, NetworkInterface, PendingNic,
+                               VirtualMachine)
 from synnefo.logic.pools import BridgePool, IPPool, MacPrefixPool, PoolError
 from synnefo.logic.reconciliation.ganeti import network_id_of
 from synnefo.logic.reconciliation.report import FAILED, FIXED
@@ -132,6 +133,10 @@ def check_ip_pools(report, fix=False, ganeti_used=None, network_ids=None):
         for vm_id, index, ip in NetworkInterface.objects.filter(network=network, ipv4__isnull=False) \
                 .values_list("machine_id", "index", "ipv4"):
             users.setdefault(ip, []).append("server %s NIC %s" % (vm_id, index))
+        # an address taken for a create or connect that Ganeti has not reported yet
+        for vm_id, kind, ip in PendingNic.objects.filter(network=network, ipv4__isnull=False) \
+                .values_list("machine_id", "kind", "ipv4"):
+            users.setdefault(ip, []).append("server %s pending %s NIC" % (vm_id, kind.lower()))
         for ip, owners in (ganeti_used.get(network.id) or {}).items():
             if ip not in users:  # in Ganeti, not in the DB: it is in use all the same
                 users[ip] = list(owners)
