@@ -1,9 +1,10 @@
 """URLs of the web UI, mounted at the site's root by snf-cyclades-app."""
 
-from django.urls import re_path
+from django.urls import path
 from synnefo.ui import views
 
 urlpatterns = [
-    re_path(r"^$", views.home, name="home"),
-    re_path(r"^ui/?$", views.index, name="ui"),
+    path("", views.home, name="home"),
+    path("ui/", views.index, name="ui"),
+    path("ui", views.index),
 ]

@@ -35,7 +35,8 @@ async function signIn(token, fromStorage) {
   const api = new Api(config.api, token);
   app.api = api;
   try {
-    await Promise.all([refresh("servers", true), refresh("networks", true), loadCatalog(), refreshLimits()]);
+    await refreshLimits();     // one cheap request checks the token first
+    await Promise.all([refresh("servers", true), refresh("networks", true), loadCatalog()]);
   } catch (error) {
     app.api = null;
     if (error instanceof ApiFault && error.code === 401) {
