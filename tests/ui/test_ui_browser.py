@@ -170,7 +170,8 @@ def test_create_a_server_and_watch_it_build_to_active(page):
 def test_reboot_the_server(page):
     page.recorder.step = "reboot"
     page.get_by_role("button", name="Reboot", exact=True).click()
-    expect(page.get_by_text("(rebooting)")).to_be_visible(timeout=WAIT)
+    status = page.locator("#server-view .status-line")
+    expect(status.get_by_text(re.compile("rebooting", re.I))).to_be_visible(timeout=WAIT)
     shot(page, "rebooting")
     expect(page.get_by_text("Running", exact=True)).to_be_visible(timeout=WAIT)
     expect(page.get_by_role("button", name="Reboot", exact=True)).to_be_enabled(timeout=WAIT)

@@ -337,7 +337,8 @@ def document():
                                 " most resources also answer in XML (.xml suffix or Accept)."},
         "servers": [{"url": "/api"}],
         "security": [{"token": []}],
-        "tags": [{"name": name} for name in ("versions", "servers", "limits", "flavors", "images", "networks")],
+        "tags": [{"name": name}
+                 for name in ("versions", "servers", "limits", "flavors", "images", "networks")],
         "paths": paths(),
         "components": {
             "securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}},

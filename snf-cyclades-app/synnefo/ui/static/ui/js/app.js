@@ -159,7 +159,7 @@ function connectionLost(error) {
   app.failures += 1;
   const wait = Math.min(config.pollInterval * 2 ** (app.failures - 1), MAX_RETRY_SECONDS);
   $("connection-text").textContent =
-    `Connection to the API lost (${error.message}) Retrying in ${wait} s.`;
+    `Connection to the API lost: ${error.message} Retrying in ${wait} s.`;
   $("connection").hidden = false;
   schedulePoll(wait);
 }

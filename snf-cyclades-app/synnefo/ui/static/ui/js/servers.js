@@ -31,7 +31,7 @@ function statusBadge(server) {
   const task = server["SNF:task_state"];
   return h("span", {class: `badge status-${server.status.toLowerCase()}`},
     STATUS_WORDS[server.status] || server.status,
-    task && TASK_WORDS[task] ? ` (${TASK_WORDS[task]})` : "");
+    task && TASK_WORDS[task] && task !== server.status ? ` (${TASK_WORDS[task]})` : "");
 }
 
 function progressOf(server, labelId) {
