@@ -10,7 +10,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PACKAGES := snf-common snf-webproject snf-cyclades-app snf-cyclades-gtools snf-tools
+PACKAGES := snf-common snf-webproject snf-cyclades-app snf-cyclades-gtools snf-tools snf-vncauthproxy
 STAMP  := $(VENV)/.installed
 
 # The web UI's front-end library (noVNC, one ES module built by esbuild), from package-lock.json.
