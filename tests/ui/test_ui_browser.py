@@ -214,7 +214,8 @@ def test_open_the_console_and_see_the_vms_screen(page, deployment):
         for (let i = 0; i < data.length; i += 4 * 7) seen.add(data[i] << 16 | data[i + 1] << 8 | data[i + 2]);
         return seen.size > 1;
     }""", timeout=30_000)
-    shot(page, "console")
+    page.locator("#console-panel").scroll_into_view_if_needed()
+    shot(page, "console", full_page=False)
     page.get_by_role("button", name="Close console").click()
     expect(canvas).to_have_count(0)
 

@@ -283,7 +283,8 @@ function updateServerView(app, server) {
     h("span", {class: "muted"}, ` · created ${formatTime(server.created)} · updated ${formatTime(server.updated)}`));
   const password = app.passwords.get(String(id));
   replace(v.password, password ? h("p", {class: "secret"},
-    "Root password: ", h("code", {}, password), " (shown only now: note it down).") : null);
+    "Root password: ", h("code", {}, password),
+    " (the API shows it once; this page forgets it when you leave: note it down).") : null);
   const busyTask = Boolean(server["SNF:task_state"]);
   const s = server.status;
   v.buttons.start.disabled = s !== "STOPPED" || busyTask;
