@@ -55,7 +55,7 @@ expect = sync_api.expect
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     dep = Deployment(tmp_path_factory.mktemp("ui"), api_port=free_port(),
-                     sim_args=["--job-duration", "2"], log=lambda *a: None,
+                     sim_args=["--job-duration", "4"], log=lambda *a: None,
                      extra_conf=f"UI_POLL_INTERVAL = {POLL}\n")
     try:
         dep.start()

@@ -66,6 +66,10 @@ function networkCard(app, network) {
 
   const connectable = [...app.servers.values()].filter((s) => !on.some((m) => m.server.id === s.id))
     .sort((a, b) => a.id - b.id);
+  if (!connectable.length) {
+    card.append(h("p", {class: "muted"}, app.servers.size ? "All your servers are connected to it."
+      : "Create a server to connect it here."));
+  }
   const select = h("select", {id: `network-${id}-server`},
     connectable.map((s) => h("option", {value: s.id}, s.name)));
   const connectButton = h("button", {type: "submit", disabled: !connectable.length}, "Connect");
@@ -99,7 +103,7 @@ function networkCard(app, network) {
         app.refreshLimits().catch(() => {});
       }
     }}, "Delete…");
-  card.append(connect, rename, h("div", {class: "actions"}, remove), error);
+  card.append(connectable.length ? connect : "", rename, h("div", {class: "actions"}, remove), error);
   return card;
 }
 
