@@ -177,6 +177,37 @@ def test_reboot_the_server(page):
     expect(page.get_by_role("button", name="Reboot", exact=True)).to_be_enabled(timeout=WAIT)
 
 
+def test_server_page_shutdown_start_rename_firewall_and_metadata(page):
+    page.recorder.step = "server-page"
+    page.get_by_role("button", name="Shut down").click()
+    expect(page.get_by_text("Stopped", exact=True)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("button", name="Start")).to_be_enabled(timeout=WAIT)
+    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_text("Running", exact=True)).to_be_visible(timeout=WAIT)
+
+    page.get_by_label("Server name").fill("web-one")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.get_by_role("heading", name="web-one", level=1)).to_be_visible()
+    page.get_by_label("Server name").fill("web1")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.get_by_role("heading", name="web1", level=1)).to_be_visible()
+
+    page.get_by_label("Firewall profile").select_option("PROTECTED")
+    page.get_by_role("button", name="Apply firewall profile").click()
+    addresses = page.get_by_role("table", name="Addresses of the server")
+    expect(addresses).to_contain_text("PROTECTED", timeout=WAIT)
+
+    metadata = page.get_by_role("table", name="Metadata of the server")
+    page.get_by_label("Key", exact=True).fill("role")
+    page.get_by_label("Value", exact=True).fill("database")
+    page.get_by_role("button", name="Save metadata item").click()
+    expect(metadata.get_by_role("row").filter(has_text="role")).to_contain_text("database")
+    shot(page, "server-page")
+    page.get_by_role("button", name="Delete metadata item role").click()
+    expect(metadata.get_by_role("row").filter(has_text="role")).to_have_count(0)
+    expect(page.get_by_role("button", name="Console")).to_be_enabled(timeout=WAIT)
+
+
 def console_protocol(deployment):
     """Why the console cannot be seen on this deployment, or None if the API
     hands out the console proxy's WebSocket path (type vnc-ws)."""
@@ -256,6 +287,14 @@ def test_create_a_network_and_connect_the_server(page, deployment):
     expect(page.locator("#network-create-form").get_by_role("alert")).to_be_hidden()
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="lan", exact=True))
     expect(card.get_by_text("ACTIVE", exact=True)).to_be_visible(timeout=WAIT)
+    card.get_by_label("New name for lan").fill("backnet")
+    card.get_by_role("button", name="Rename").click()
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="backnet", exact=True))
+    expect(card).to_be_visible()
+    card.get_by_label("New name for backnet").fill("lan")
+    card.get_by_role("button", name="Rename").click()
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="lan", exact=True))
+    expect(card).to_be_visible()
     card.get_by_label("Server to connect to lan").select_option(label="web1")
     card.get_by_role("button", name="Connect").click()
     why = nic_not_reported(deployment, "lan")
