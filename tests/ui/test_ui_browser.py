@@ -255,6 +255,9 @@ def test_a_bad_input_shows_the_apis_fault_next_to_the_form(page):
     page.recorder.step = "bad-input"
     page.get_by_role("link", name="Networks", exact=True).click()
     expect(page.get_by_role("heading", name="Networks", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Create network").click()      # no name: the page asks for one
+    expect(page.locator("#network-create-form").get_by_role("alert")).to_have_text("Give the network a name.")
+    expect(page.get_by_label("Network name")).to_be_focused()
     page.get_by_label("Network name").fill("too-big")
     page.get_by_label("Subnet (CIDR)").fill("10.0.0.0/8")
     page.get_by_role("button", name="Create network").click()
