@@ -17,8 +17,14 @@ a leaked address is reported but never freed.
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from synnefo.db.models import (BackendNetwork, IPPoolTable, Network, NetworkInterface, PendingNic,
-                               VirtualMachine)
+from synnefo.db.models import (
+    BackendNetwork,
+    IPPoolTable,
+    Network,
+    NetworkInterface,
+    PendingNic,
+    VirtualMachine,
+)
 from synnefo.logic.pools import BridgePool, IPPool, MacPrefixPool, PoolError
 from synnefo.logic.reconciliation.ganeti import network_id_of
 from synnefo.logic.reconciliation.report import FAILED, FIXED
