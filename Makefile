@@ -4,6 +4,8 @@
 #   make test-ganeti  the contract suite and the lifecycle against a real Ganeti (root; installs
 #               Debian's ganeti, runs it in a network namespace: ci/real-ganeti.sh)
 #   make run-ganeti   `make run` against that real cluster instead of the simulator
+#   make ui-assets    the web UI's front-end libraries (noVNC), from the npm registry as pinned in
+#               package-lock.json, built into the UI's static files
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -11,9 +13,23 @@ BIN    := $(VENV)/bin
 PACKAGES := snf-common snf-webproject snf-cyclades-app snf-cyclades-gtools snf-tools snf-vncauthproxy
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run run-ganeti test test-ganeti lint docs bench clean
+# The web UI's front-end library (noVNC, one ES module built by esbuild), from package-lock.json.
+UI_VENDOR := snf-cyclades-app/synnefo/ui/static/ui/vendor
+NOVNC     := $(UI_VENDOR)/novnc-rfb.js
 
-venv: $(STAMP)
+.PHONY: venv ui-assets run run-ganeti test test-ganeti lint docs bench clean
+
+venv: $(STAMP) ui-assets
+
+ui-assets: $(NOVNC)
+
+$(NOVNC): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p $(UI_VENDOR)
+	node_modules/.bin/esbuild node_modules/@novnc/novnc/core/rfb.js --bundle --format=esm --minify \
+		--target=es2022 --legal-comments=eof --log-level=warning --outfile=$@.tmp
+	cp node_modules/@novnc/novnc/LICENSE.txt $(UI_VENDOR)/novnc-LICENSE.txt
+	mv $@.tmp $@
 
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,4 +61,4 @@ bench: venv
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) var/docs-html
+	rm -rf $(VENV) var/docs-html node_modules $(UI_VENDOR)

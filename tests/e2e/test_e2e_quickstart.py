@@ -15,7 +15,7 @@ from synnefo.tools.loopback import free_port
 
 pytestmark = pytest.mark.slow
 
-KEYS = {"api", "token", "settings_dir", "rapi", "rapi_user", "rapi_password"}
+KEYS = {"ui", "api", "token", "settings_dir", "rapi", "rapi_user", "rapi_password"}
 
 
 def children_of(pid):
@@ -57,6 +57,9 @@ def test_quickstart_runs_and_stops_on_ctrl_c(tmp_path, sigint_ignored):
         assert set(info) == KEYS
         answer = requests.get(info["api"] + "flavors", headers={"X-Auth-Token": info["token"]}, timeout=10)
         assert answer.status_code == 200
+        page = requests.get(info["ui"], timeout=10)     # the web UI and its collected static files
+        assert page.status_code == 200 and 'id="signin-form"' in page.text
+        assert requests.get(info["ui"].replace("/ui/", "/static/ui/app.css"), timeout=10).status_code == 200
         children[:] = children_of(proc.pid)
         assert len(children) == 6          # simulator, eventd, two dispatchers, console proxy, gunicorn
         proc.send_signal(signal.SIGINT)
@@ -72,6 +75,7 @@ def test_quickstart_runs_and_stops_on_ctrl_c(tmp_path, sigint_ignored):
                     pass
     assert proc.returncode == 0, out
     assert f"API:          {info['api']}" in out and info["token"] in out
+    assert f"Web UI:       {info['ui']}" in out
     assert "stopping..." in out
     for child in children:
         assert not os.path.exists(f"/proc/{child}"), f"process {child} outlived snf-quickstart"

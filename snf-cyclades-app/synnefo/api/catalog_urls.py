@@ -1,13 +1,14 @@
 """URLs of the catalog part of the compute API: flavors, images, networks,
-and the OpenAPI document (spec 02-api §2). Mounted under ``/api/v1.1/``."""
+the caller's limits and the OpenAPI document (spec 02-api §2). Mounted under ``/api/v1.1/``."""
 
 from django.urls import re_path
-from synnefo.api import flavors, images, networks, openapi
+from synnefo.api import flavors, images, limits, networks, openapi
 
 FMT = r"(?:\.(?P<fmt>json|xml))?$"
 
 urlpatterns = [
     re_path(r"^openapi\.json$", openapi.openapi_json),
+    re_path(r"^limits/?" + FMT, limits.get_limits),
     # flavors
     re_path(r"^flavors/?" + FMT, flavors.list_flavors),
     re_path(r"^flavors/detail" + FMT, flavors.list_flavors, {"detail": True}),

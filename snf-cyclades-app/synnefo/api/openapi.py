@@ -20,6 +20,10 @@ NETWORK_TYPES = ("PUBLIC_ROUTED", "PRIVATE_PHYSICAL_VLAN", "PRIVATE_MAC_FILTERED
                  "CUSTOM_ROUTED", "CUSTOM_BRIDGED")
 SERVER_STATUSES = ("BUILD", "ACTIVE", "STOPPED", "ERROR", "DELETED", "REBOOT", "UNKNOWN")
 FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
+# The members of GET /limits's "absolute" (synnefo.api.limits).
+LIMIT_NAMES = ("maxTotalInstances", "totalInstancesUsed", "SNF:maxTotalPrivateNetworks",
+               "SNF:totalPrivateNetworksUsed", "maxServerMeta", "maxPersonality", "maxPersonalitySize",
+               "SNF:maxServerNameLength", "SNF:maxMetadataKeyLength", "SNF:maxMetadataValueLength")
 
 
 # Console types of the console action (synnefo.logic.console.CONSOLE_TYPES).
@@ -107,6 +111,11 @@ def schemas():
     console = obj({"type": CONSOLE_TYPE, "host": STRING,
                    "port": {"type": "integer"}, "password": STRING},
                   ["type", "host", "port", "password"])
+    integer = {"type": "integer"}
+    limits = obj({
+        "rate": values_of({"type": "array", "items": {"type": "object"}}),
+        "absolute": obj({name: integer for name in LIMIT_NAMES}, list(LIMIT_NAMES))},
+        ["rate", "absolute"])
     stats = obj({"serverRef": {"type": "integer"}, "refresh": {"type": "integer"}, "cpuBar": STRING,
                  "cpuTimeSeries": STRING, "netBar": STRING, "netTimeSeries": STRING},
                 ["serverRef", "refresh", "cpuBar", "cpuTimeSeries", "netBar", "netTimeSeries"])
@@ -120,7 +129,7 @@ def schemas():
         "Fault": {"type": "object", "minProperties": 1, "maxProperties": 1,
                   "propertyNames": {"enum": list(FAULT_NAMES)}, "additionalProperties": fault_body},
         "Link": link, "Version": version, "VersionDetail": version_detail,
-        "Flavor": flavor, "FlavorDetail": flavor_detail,
+        "Flavor": flavor, "FlavorDetail": flavor_detail, "Limits": limits,
         "Image": image, "ImageDetail": image_detail,
         "Network": network, "NetworkDetail": network_detail,
         "NIC": nic, "Diagnostic": diagnostic, "Server": server, "ServerDetail": server_detail,
@@ -282,6 +291,8 @@ def paths():
         server + "/diagnostics": {"get": operation("Diagnostics of a server", "servers", {
             "200": answer("Newest first.", {"type": "array", "items": ref("Diagnostic")})},
             params=[SERVER_ID])},
+        "/v1.1/limits": {"get": operation("The caller's limits and usage", "limits", {
+            "200": answer("Limits.", wrapped("limits", ref("Limits")))})},
         # flavors
         "/v1.1/flavors": {"get": list_ops("flavors", "flavors", "Flavor", "List flavors", False)},
         "/v1.1/flavors/detail": {"get": list_ops("flavors", "flavors", "FlavorDetail",
@@ -332,7 +343,8 @@ def document():
                                 " most resources also answer in XML (.xml suffix or Accept)."},
         "servers": [{"url": "/api"}],
         "security": [{"token": []}],
-        "tags": [{"name": name} for name in ("versions", "servers", "flavors", "images", "networks")],
+        "tags": [{"name": name}
+                 for name in ("versions", "servers", "limits", "flavors", "images", "networks")],
         "paths": paths(),
         "components": {
             "securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}},

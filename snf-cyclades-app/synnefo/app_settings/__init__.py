@@ -6,3 +6,4 @@ from synnefo.app_settings.api import *  # noqa: F401,F403
 from synnefo.app_settings.backend import *  # noqa: F401,F403
 from synnefo.app_settings.dispatcher import *  # noqa: F401,F403
 from synnefo.app_settings.networks import *  # noqa: F401,F403
+from synnefo.app_settings.ui import *  # noqa: F401,F403

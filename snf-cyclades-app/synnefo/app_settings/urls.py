@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("api/", include("synnefo.api.urls")),
+    path("", include("synnefo.ui.urls")),
 ]

@@ -4,4 +4,5 @@ WEB_APPS = [
     "synnefo.db",
     "synnefo.logic",
     "synnefo.api",
+    "synnefo.ui",
 ]

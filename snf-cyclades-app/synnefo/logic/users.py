@@ -67,3 +67,13 @@ def network_limit(user):
     if user.max_networks is not None:
         return user.max_networks
     return settings.NETWORKS_USER_QUOTA.get(user.uniq, settings.MAX_NETWORKS_PER_USER)
+
+
+def usage(user):
+    """What ``user`` may own and owns now: the figures the limits above are checked on
+    (live servers, live private networks)."""
+    from synnefo.db.models import Network, VirtualMachine
+    return {
+        "servers": (VirtualMachine.objects.filter(userid=user.uniq, deleted=False).count(), vm_limit(user)),
+        "networks": (Network.objects.filter(userid=user.uniq, deleted=False).count(), network_limit(user)),
+    }

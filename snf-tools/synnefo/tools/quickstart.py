@@ -6,14 +6,15 @@ state, logs, and a settings directory that every process (and the
 operator's ``snf-manage``) shares. It
 
 1. writes the settings (once: generated secrets are kept across runs),
-2. migrates the database and loads flavors, images and a demo user,
+2. migrates the database, loads flavors, images and a demo user, and
+   collects the web UI's static files (``snf-manage collectstatic``),
 3. starts the Ganeti simulator and registers it as a backend with a public
    network,
 4. starts ``snf-ganeti-eventd``, two ``snf-dispatcher``, the console proxy
    (``snf-vncauthproxy`` on 127.0.0.1, with a generated control user) and
    the API (gunicorn) on 127.0.0.1:8000,
-5. prints the API endpoint and the demo token and writes
-   ``var/quickstart.json``,
+5. prints the web UI's address, the API endpoint and the demo token and
+   writes ``var/quickstart.json``,
 
 and stops everything cleanly on Ctrl-C or SIGTERM. The same wiring runs on
 PostgreSQL and RabbitMQ by settings alone (``--conf FILE`` adds a conf file),
@@ -155,6 +156,7 @@ SECRET_KEY = {s["secret_key"]!r}
 SECRET_ENCRYPTION_KEY = {s["encryption_key"]!r}
 APP_INSTALL_URL = "http://127.0.0.1:{self.api_port}"
 API_ROOT_URL = APP_INSTALL_URL + "/api"
+STATIC_ROOT = {self.path("static")!r}
 # snf-ganeti-hook publishes only on the Ganeti master: the cluster's one node.
 GANETI_HOOK_NODE_NAME = {self.node!r}
 ''' + self._console_conf() + self._real_ganeti_conf()
@@ -259,6 +261,8 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
     def prepare_database(self):
         self.manage("migrate", "--noinput")
         self.manage("loaddata", "flavors", "images")
+        # The web UI's files, served by the API server (WhiteNoise) from STATIC_ROOT.
+        self.manage("collectstatic", "--noinput", "--verbosity", "0")
         users = self._manage_json("user-list")
         if not any(u.get("uniq") == DEMO_USER for u in users):
             out = self.manage("user-add", "--uniq", DEMO_USER, "--name", "Demo user",
@@ -412,6 +416,7 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
                 return False
         _wait_for(ready, 60, f"the API at {url}")
         self.info["api"] = url
+        self.info["ui"] = f"http://127.0.0.1:{self.api_port}/ui/"
 
     def start(self):
         self.write_settings()
@@ -423,7 +428,7 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         self.start_api()
         self.info["settings_dir"] = self.settings_dir
         with open(self.path("quickstart.json"), "w") as handle:
-            json.dump({k: self.info[k] for k in ("api", "token", "settings_dir", "rapi",
+            json.dump({k: self.info[k] for k in ("ui", "api", "token", "settings_dir", "rapi",
                                                   "rapi_user", "rapi_password")}, handle, indent=2)
         return self.info
 
@@ -497,6 +502,7 @@ def main(argv=None):
         info = deployment.start()
         print(f"""
 Cyclades is running.
+  Web UI:       {info['ui']}  (sign in with the token below)
   API:          {info['api']}
   Token:        {info['token']}
   Ganeti RAPI:  {info['rapi']} ({'real Ganeti' if deployment.real else 'simulator'}, user {info['rapi_user']})

@@ -48,12 +48,26 @@ APPEND_SLASH = False
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.staticfiles",
     "synnefo.webproject",
 ]
 
+# WhiteNoise serves the collected static files (the web UI's) from the API
+# server itself; a web server in front may serve STATIC_ROOT instead.
 MIDDLEWARE = [
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
+
+# Static files: `snf-manage collectstatic` copies every application's static
+# files to STATIC_ROOT, served under STATIC_URL.
+STATIC_URL = "/static/"
+STATIC_ROOT = os.path.join(SYNNEFO_DATA_DIR, "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Also writes .gz copies next to the files, which WhiteNoise sends to clients that accept them.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 TEMPLATES = [
     {
