@@ -1,0 +1,33 @@
+"""Writing and reading the audit log (``AuditEntry``)."""
+
+from synnefo.admin.models import AuditEntry
+
+MAX_REASON = 1000
+
+
+class ReasonMissing(ValueError):
+    """An action was asked for without a reason."""
+
+
+def checked_reason(text):
+    """The reason of an action, stripped; refuses an empty or too long one."""
+    reason = (text or "").strip()
+    if not reason:
+        raise ReasonMissing("Give a reason: every admin action is recorded with one.")
+    if len(reason) > MAX_REASON:
+        raise ReasonMissing("The reason is too long (at most %d characters)." % MAX_REASON)
+    return reason
+
+
+def record(actor, action, target, reason, outcome):
+    return AuditEntry.objects.create(actor=actor, action=action, target=target, reason=reason,
+                                     outcome=(outcome or "done")[:1000])
+
+
+def entries(actor=None, target=None, limit=100):
+    query = AuditEntry.objects.all()
+    if actor:
+        query = query.filter(actor=actor)
+    if target:
+        query = query.filter(target=target)
+    return list(query[:limit])
