@@ -6,16 +6,26 @@ MAX_REASON = 1000
 
 
 class ReasonMissing(ValueError):
-    """An action was asked for without a reason."""
+    """An action was asked for without a usable reason; ``code`` names which."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+REASON_ERRORS = {
+    "reason-missing": "Give a reason: every admin action is recorded with one.",
+    "reason-too-long": "The reason is too long (at most %d characters)." % MAX_REASON,
+}
 
 
 def checked_reason(text):
     """The reason of an action, stripped; refuses an empty or too long one."""
     reason = (text or "").strip()
     if not reason:
-        raise ReasonMissing("Give a reason: every admin action is recorded with one.")
+        raise ReasonMissing("reason-missing", REASON_ERRORS["reason-missing"])
     if len(reason) > MAX_REASON:
-        raise ReasonMissing("The reason is too long (at most %d characters)." % MAX_REASON)
+        raise ReasonMissing("reason-too-long", REASON_ERRORS["reason-too-long"])
     return reason
 
 

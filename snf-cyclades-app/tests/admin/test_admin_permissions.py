@@ -119,3 +119,16 @@ def test_get_never_acts(staff_client, world):
 def test_sign_out_ends_the_session(staff_client):
     assert staff_client.post("/admin/logout").status_code == 302
     assert_sign_in_page(staff_client.get("/admin/"))
+
+
+def test_unknown_actions_are_not_found(staff_client, world):
+    for path in ("/admin/servers/%d/explode" % world["web"].id, "/admin/backends/%d/melt" % world["backend"].id):
+        assert staff_client.post(path, {"reason": "x"}).status_code == 404
+    assert not AuditEntry.objects.exists()
+
+
+def test_the_error_parameter_shows_only_our_own_messages(staff_client, world):
+    page = staff_client.get("/admin/?error=Your+account+is+closed").content.decode()
+    assert "Your account is closed" not in page
+    page = staff_client.get("/admin/?error=reason-missing").content.decode()
+    assert "Give a reason" in page

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_protect
 from synnefo.admin import charts
 from synnefo.admin.auth import staff_required
-from synnefo.admin.views.common import act, page, post_only, url
+from synnefo.admin.views.common import act, page, refused_action, url
 from synnefo.db.models import Backend
 from synnefo.logic import backends as backend_logic
 
@@ -59,9 +59,9 @@ FLAGS = {
 @csrf_protect
 def flag(request, backend_id, change):
     """POST: drain / undrain / set offline / online (backend-modify's flags)."""
-    refused = post_only(request)
-    if refused or change not in FLAGS:
-        return refused or page(request, "admin/missing.html", {}, "backends", status=404)
+    refused = refused_action(request, change in FLAGS, "backends")
+    if refused:
+        return refused
     backend = get_object_or_404(Backend, pk=backend_id)
     field, value = FLAGS[change]
     return act(request, "backend-" + change, "backend %d (%s)" % (backend.id, backend.clustername),

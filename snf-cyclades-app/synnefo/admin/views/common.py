@@ -36,12 +36,18 @@ def last_entry(request):
 def page(request, template, context, section, status=200):
     context = dict(context, csrf_token=get_token(request), staff=getattr(request, "staff", None),
                    section=section, entry=last_entry(request))
+    # ?error= names one of our own messages (a link cannot make the page say anything else).
+    context.setdefault("error", audit.REASON_ERRORS.get(request.GET.get("error", ""), ""))
     return protect(render(request, template, context, status=status))
 
 
-def post_only(request):
+def refused_action(request, known, section):
+    """Why an action request cannot run: not a POST (405), an action name
+    not in ``known`` (404); ``None`` when it may."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    if not known:
+        return page(request, "admin/missing.html", {}, section, status=404)
     return None
 
 
@@ -52,7 +58,7 @@ def act(request, action, target, run, back):
     try:
         reason = audit.checked_reason(request.POST.get("reason"))
     except audit.ReasonMissing as exc:
-        return redirect("%s?error=%s" % (back, _quote(str(exc))))
+        return redirect("%s?error=%s" % (back, exc.code))
     try:
         detail = run()  # a text to show, or anything else (shown as plain "done")
         outcome = "done" + (": %s" % detail if isinstance(detail, str) and detail else "")
@@ -62,11 +68,6 @@ def act(request, action, target, run, back):
         outcome = "refused: Ganeti: %s" % exc
     entry = audit.record(request.staff.uniq, action, target, reason, outcome)
     return redirect("%s?entry=%d" % (back, entry.id))
-
-
-def _quote(text):
-    from urllib.parse import quote
-    return quote(text)
 
 
 def url(name, *args):

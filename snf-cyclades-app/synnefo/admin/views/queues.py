@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.views.decorators.csrf import csrf_protect
 from synnefo.admin.auth import staff_required
-from synnefo.admin.views.common import act, page, post_only, url
+from synnefo.admin.views.common import act, page, refused_action, url
 from synnefo.logic import dispatcher, queues
 
 SHOWN = 50  # messages shown per queue
@@ -33,7 +33,7 @@ def _dead_letters():
 def queue_list(request):
     found, error = _dead_letters()
     return page(request, "admin/queues.html", {
-        "queues": found, "broker_error": error, "error": request.GET.get("error", ""),
+        "queues": found, "broker_error": error,
         "total": sum(len(q["messages"]) for q in found),
     }, "queues")
 
@@ -52,7 +52,7 @@ def _retry(keep_zombies):
 @staff_required
 @csrf_protect
 def queue_retry(request):
-    refused = post_only(request)
+    refused = refused_action(request, True, "queues")
     if refused:
         return refused
     keep = request.POST.get("keep_zombies") == "1"

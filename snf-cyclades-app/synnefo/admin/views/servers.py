@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_protect
 from synnefo.admin import audit, search
 from synnefo.admin.auth import staff_required
-from synnefo.admin.views.common import act, page, post_only, url
+from synnefo.admin.views.common import act, page, refused_action, url
 from synnefo.db.models import OPER_STATES, Backend, VirtualMachine
 from synnefo.logic import servers as server_logic
 
@@ -37,7 +37,6 @@ def server_detail(request, vm_id):
         "diagnostics": vm.diagnostics.order_by("-id")[:20],
         "actions": ACTIONS,
         "audit": audit.entries(target=_target(vm), limit=20),
-        "error": request.GET.get("error", ""),
     }, "servers")
 
 
@@ -60,9 +59,9 @@ ACTIONS = {
 @staff_required
 @csrf_protect
 def server_action(request, vm_id, action):
-    refused = post_only(request)
-    if refused or action not in ACTIONS:
-        return refused or page(request, "admin/missing.html", {}, "servers", status=404)
+    refused = refused_action(request, action in ACTIONS, "servers")
+    if refused:
+        return refused
     vm = get_object_or_404(VirtualMachine, pk=vm_id)
     run = ACTIONS[action][1]
     return act(request, "server-" + action, _target(vm), lambda: run(vm) and None,

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_protect
 from synnefo.admin import audit, charts
 from synnefo.admin.auth import staff_required
-from synnefo.admin.views.common import act, page, post_only, url
+from synnefo.admin.views.common import act, page, refused_action, url
 from synnefo.db.models import User, VirtualMachine
 from synnefo.logic import users as user_logic
 
@@ -35,7 +35,6 @@ def user_detail(request, user_id):
         "tokens": user.tokens.order_by("-id")[:50],
         "servers": VirtualMachine.objects.filter(userid=user.uniq, deleted=False).order_by("id"),
         "audit": audit.entries(target=_target(user), limit=20),
-        "error": request.GET.get("error", ""),
     }, "users")
 
 
@@ -53,10 +52,13 @@ def _suspend(user, suspended):
     return "%d server(s) %s" % (servers, "suspended" if suspended else "released")
 
 
+USER_ACTIONS = ("revoke-tokens", "suspend", "unsuspend")
+
+
 @staff_required
 @csrf_protect
 def user_action(request, user_id, action):
-    refused = post_only(request)
+    refused = refused_action(request, action in USER_ACTIONS, "users")
     if refused:
         return refused
     user = get_object_or_404(User, pk=user_id)
@@ -65,9 +67,7 @@ def user_action(request, user_id, action):
         token_id = int(token) if token.isdigit() else None
         name = "token-revoke" if token_id is not None else "tokens-revoke-all"
         run = lambda: _revoke(user, token_id)  # noqa: E731
-    elif action in ("suspend", "unsuspend"):
+    else:
         name = "user-" + action
         run = lambda: _suspend(user, action == "suspend")  # noqa: E731
-    else:
-        return page(request, "admin/missing.html", {}, "users", status=404)
     return act(request, name, _target(user), run, url("admin-user", user.id))
