@@ -122,7 +122,8 @@ def test_sign_out_ends_the_session(staff_client):
 
 
 def test_unknown_actions_are_not_found(staff_client, world):
-    for path in ("/admin/servers/%d/explode" % world["web"].id, "/admin/backends/%d/melt" % world["backend"].id):
+    for path in ("/admin/servers/%d/explode" % world["web"].id,
+                 "/admin/backends/%d/melt" % world["backend"].id):
         assert staff_client.post(path, {"reason": "x"}).status_code == 404
     assert not AuditEntry.objects.exists()
 
