@@ -39,6 +39,8 @@ def deployment(tmp_path_factory):
     try:
         dep.start()
         dep.manage("user-modify", DEMO_USER, "--staff")
+        if not dep._manage_json("pool-list"):  # a MAC-prefix pool for the networks page
+            dep.manage("pool-create", "--type", "mac-prefix", "--base", "aa:00:0", "--size", "65536")
         out = dep.manage("user-add", "--uniq", "eve@example.org", "--name", "Eve")
         dep.info["eve_token"] = dep._token_from(out.stdout)
         dep.info["server"] = _active_server(dep)
@@ -109,7 +111,7 @@ def test_staff_sign_in_shows_the_backends(page, deployment):
     sign_in(page, deployment, deployment.info["token"])
     expect(page.get_by_role("heading", name="Backends", exact=True)).to_be_visible()
     expect(page.get_by_text(re.compile(r"^reachable: Ganeti"))).to_be_visible()
-    expect(page.get_by_role("img", name=re.compile(r"^Memory: "))).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile(r"^Memory used: "))).to_be_visible()
     shot(page, "backends")
 
 
@@ -151,6 +153,25 @@ def test_shut_down_the_server_with_a_reason(page, deployment):
         page.reload()
     expect(page.get_by_role("table", name="Audit log of this server")).to_contain_text("ticket 42")
     shot(page, "server-shut-down")
+
+
+def test_users_networks_and_the_update_path(page, deployment):
+    page.get_by_role("link", name="Users").click()
+    page.get_by_label("User, name or e-mail").fill("eve")
+    page.get_by_role("button", name="Search users").click()
+    page.get_by_role("link", name="eve@example.org").click()
+    expect(page.get_by_role("img", name=re.compile(r"^Live servers of the limit: 0 of \d+ "))).to_be_visible()
+    expect(page.get_by_role("button", name="Suspend user")).to_be_visible()
+    shot(page, "user")
+    page.get_by_role("link", name="Networks and pools").click()
+    expect(page.get_by_role("img", name=re.compile(r"^IPv4 addresses in use: 1 of "))).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile(r"^MAC-prefix pool in use: "))).to_be_visible()
+    shot(page, "networks")
+    page.get_by_role("link", name="Update path").click()
+    expect(page.get_by_role("heading", name=re.compile(r"snf-.*-dl: 0 message"))).not_to_have_count(0)
+    expect(page.get_by_role("heading", name="Reconciliation findings")).to_be_visible()
+    expect(page.get_by_text("Reconciliation findings are not stored yet")).to_be_visible()
+    shot(page, "update-path")
 
 
 def test_the_audit_log_and_the_phone_width(page, deployment):

@@ -11,7 +11,7 @@ def bar(label, used, total, unit=""):
     share = (used / total) if total else 0.0
     share = min(share, 1.0)
     percent = round(share * 100)
-    text = "%s: %s of %s%s used (%d%%)" % (label, _n(used), _n(total), unit, percent)
+    text = "%s: %s of %s%s (%d%%)" % (label, _n(used), _n(total), unit, percent)
     return {"label": label, "used": used, "total": total, "unit": unit, "percent": percent,
             "width": round(share * WIDTH, 1), "full": WIDTH, "text": text,
             "level": "high" if percent >= 90 else ("mid" if percent >= 70 else "low")}

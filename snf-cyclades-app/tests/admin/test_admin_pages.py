@@ -104,8 +104,8 @@ def test_backend_drain_and_offline_toggles(staff_client, world):
 
 def test_the_home_page_charts_capacity_and_reachability(staff_client, world):
     home = staff_client.get("/admin/").content.decode()
-    assert "Memory: 12,000 of 16,000 MiB used (75%)" in home
-    assert "Disk: 500,000 of 1,000,000 MiB used (50%)" in home
+    assert "Memory used: 12,000 of 16,000 MiB (75%)" in home
+    assert "Disk used: 500,000 of 1,000,000 MiB (50%)" in home
     assert "CPUs: 8" in home and "Servers: 2" in home
     assert "reachable: Ganeti 3.0.2" in home
     assert home.count("<svg") == 4
@@ -126,7 +126,7 @@ def test_suspending_a_user_suspends_its_servers_and_refuses_its_tokens(staff_cli
 def test_revoking_a_users_tokens(staff_client, world):
     alice = world["alice"]
     page = staff_client.get("/admin/users/%d/" % alice.id).content.decode()
-    assert "Servers: 1 of 3 used" in page
+    assert "Live servers of the limit: 1 of 3 (33%)" in page
     token_id = alice.tokens.get().id
     staff_client.post("/admin/users/%d/revoke-tokens" % alice.id, {"reason": "leaked",
                                                                   "token_id": str(token_id)})
@@ -142,7 +142,7 @@ def test_networks_page_charts_every_pool(staff_client, world):
         pool.save()
     body = staff_client.get("/admin/networks/").content.decode()
     assert "MAC-prefix pool" in body and "192.0.2.0/24" in body
-    assert "IPv4 addresses: in use: 1 of 256 used" in body
+    assert "IPv4 addresses in use: 1 of 256 (0%)" in body
 
 
 def test_dead_letters_are_shown_kept_and_retried(staff_client, world, monkeypatch):

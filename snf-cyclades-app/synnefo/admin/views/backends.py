@@ -30,8 +30,8 @@ def _reachability(rows):
 
 def _capacity(backend, most_cpus, most_servers):
     return [
-        charts.bar("Memory", backend.mtotal - backend.mfree, backend.mtotal, " MiB"),
-        charts.bar("Disk", backend.dtotal - backend.dfree, backend.dtotal, " MiB"),
+        charts.bar("Memory used", backend.mtotal - backend.mfree, backend.mtotal, " MiB"),
+        charts.bar("Disk used", backend.dtotal - backend.dfree, backend.dtotal, " MiB"),
         charts.count_bar("CPUs", backend.ctotal, most_cpus),
         charts.count_bar("Servers", backend.pinst_cnt, most_servers),
     ]

@@ -11,8 +11,8 @@ SHARED_POOLS = (("Bridge pool", pools.BridgePool), ("MAC-prefix pool", pools.Mac
 
 
 def _bars(title, usage):
-    return [charts.bar(title + ": in use", usage["used"], usage["size"]),
-            charts.bar(title + ": reserved", usage["reserved"], usage["size"])]
+    return [charts.bar(title + " in use", usage["used"], usage["size"]),
+            charts.bar(title + " reserved", usage["reserved"], usage["size"])]
 
 
 @staff_required

@@ -29,7 +29,8 @@ def user_list(request):
 def user_detail(request, user_id):
     user = get_object_or_404(User, pk=user_id)
     usage = user_logic.usage(user)
-    bars = [charts.bar("Servers", *usage["servers"]), charts.bar("Private networks", *usage["networks"])]
+    bars = [charts.bar("Live servers of the limit", *usage["servers"]),
+            charts.bar("Private networks of the limit", *usage["networks"])]
     return page(request, "admin/user.html", {
         "user": user, "bars": bars,
         "tokens": user.tokens.order_by("-id")[:50],
