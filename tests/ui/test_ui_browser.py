@@ -255,6 +255,9 @@ def test_a_bad_input_shows_the_apis_fault_next_to_the_form(page):
     page.recorder.step = "bad-input"
     page.get_by_role("link", name="Networks", exact=True).click()
     expect(page.get_by_role("heading", name="Networks", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Create network").click()      # no name: the page asks for one
+    expect(page.locator("#network-create-form").get_by_role("alert")).to_have_text("Give the network a name.")
+    expect(page.get_by_label("Network name")).to_be_focused()
     page.get_by_label("Network name").fill("too-big")
     page.get_by_label("Subnet (CIDR)").fill("10.0.0.0/8")
     page.get_by_role("button", name="Create network").click()
@@ -411,10 +414,18 @@ def test_page_weight_and_idle_polling(browser, deployment):
         page.wait_for_load_state("networkidle")
         signed_in = len(loaded)
         page.wait_for_timeout(5 * POLL * 1000 + 300)
-        idle = [r for r in loaded[signed_in:]]
+        idle = list(loaded[signed_in:])
+        page.get_by_role("link", name="Networks", exact=True).click()
+        expect(page.get_by_role("heading", name="Networks", exact=True)).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        on_networks = len(loaded)
+        page.wait_for_timeout(4 * POLL * 1000 + 300)
+        idle_networks = list(loaded[on_networks:])
         figures = {"sign_in_page": first, "sign_in_requests": signed_in - first["requests"],
                    "idle_requests_in_5_intervals": len(idle),
-                   "idle_statuses": sorted({r.response().status for r in idle})}
+                   "idle_statuses": sorted({r.response().status for r in idle}),
+                   "idle_networks_view_requests_in_4_intervals": len(idle_networks),
+                   "idle_networks_view_statuses": sorted({r.response().status for r in idle_networks})}
         (SHOTS / "page-weight.json").write_text(json.dumps(figures, indent=1))
         print(json.dumps(figures))
     finally:
@@ -424,6 +435,9 @@ def test_page_weight_and_idle_polling(browser, deployment):
     assert 3 <= len(idle) <= 6, figures
     assert all("servers/detail?changes-since=" in r.url for r in idle), [r.url for r in idle]
     assert figures["idle_statuses"] == [304], figures
+    assert 2 <= len(idle_networks) <= 5, figures
+    assert figures["idle_networks_view_statuses"] == [304], figures
+    assert any("networks/detail?changes-since=" in r.url for r in idle_networks), figures
 
 
 def test_signed_out_when_the_token_is_revoked(page, deployment):

@@ -21,6 +21,7 @@ const app = {
   since: {servers: null, networks: null},
   route: {view: "servers", id: null},
   timer: null,
+  ticks: 0,
   failures: 0,
   polling: false,
   rerender,
@@ -134,13 +135,15 @@ function schedulePoll(seconds = config.pollInterval) {
   app.timer = setTimeout(poll, seconds * 1000);
 }
 
-/** One poll: the servers' changes, and the networks' while their view is open. */
+/** One poll, one request: the servers' changes; on the Networks view every
+ * other poll asks for the networks' changes instead. */
 async function poll() {
   if (!app.api || app.polling) return;
   app.polling = true;
   try {
-    let changed = await refresh("servers");
-    if (app.route.view === "networks") changed = (await refresh("networks")) || changed;
+    app.ticks += 1;
+    const collection = app.route.view === "networks" && app.ticks % 2 ? "networks" : "servers";
+    const changed = await refresh(collection);
     if (app.failures) connectionBack();
     if (changed) rerender();
     schedulePoll();

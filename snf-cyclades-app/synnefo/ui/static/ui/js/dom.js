@@ -36,6 +36,16 @@ export function showError(el, message) {
   el.hidden = !message;
 }
 
+/** The trimmed value of a field the user must fill; empty: says so in `errorEl` and focuses it. */
+export function filled(input, errorEl, message) {
+  const value = input.value.trim();
+  if (!value) {
+    showError(errorEl, message);
+    input.focus();
+  }
+  return value;
+}
+
 /** The words of an error for the user: the API's message, with its code. */
 export function describe(error) {
   if (error && error.code) return `${error.message} (${error.name}, HTTP ${error.code})`;

@@ -1,7 +1,7 @@
 // Networks: the list, create, rename, delete, connect and disconnect servers;
 // and the confirmation dialog that the destructive actions share.
 
-import {$, FAILED, busy, h, notice, replace, showError} from "./dom.js";
+import {$, FAILED, busy, filled, h, notice, replace, showError} from "./dom.js";
 
 /** Ask a yes/no question in a modal dialog; resolves to true for `yes`. */
 export function confirmDialog(title, text, yes) {
@@ -144,12 +144,8 @@ export function setupNetworkForm(app) {
   const error = $("network-create-error");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const name = $("network-name").value.trim();
-    if (!name) {
-      showError(error, "Give the network a name.");
-      $("network-name").focus();
-      return;
-    }
+    const name = filled($("network-name"), error, "Give the network a name.");
+    if (!name) return;
     const body = {name};
     const cidr = $("network-cidr").value.trim();
     if (cidr) body.cidr = cidr;

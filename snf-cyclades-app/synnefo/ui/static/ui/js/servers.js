@@ -1,7 +1,7 @@
 // Servers: the list, the create dialog and one server's page (actions,
 // rename, firewall, metadata, addresses, diagnostics, console).
 
-import {$, FAILED, busy, describe, formatTime, h, notice, replace, showError} from "./dom.js";
+import {$, FAILED, busy, describe, filled, formatTime, h, notice, replace, showError} from "./dom.js";
 import {confirmDialog} from "./networks.js";
 
 const STATUS_WORDS = {
@@ -115,12 +115,8 @@ export function setupCreateDialog(app) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const name = $("create-name").value.trim();
-    if (!name) {
-      showError(error, "Give the server a name.");
-      $("create-name").focus();
-      return;
-    }
+    const name = filled($("create-name"), error, "Give the server a name.");
+    if (!name) return;
     const metadata = {};
     for (const row of meta.children) {
       const key = row.querySelector(".meta-key").value.trim();
@@ -229,12 +225,8 @@ function buildServerView(app, server) {
   const metaButton = h("button", {type: "submit"}, "Save metadata item");
   const metaForm = h("form", {class: "inline", novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
-    const key = keyInput.value.trim();
-    if (!key) {
-      showError(v.metaError, "Give the item a key.");
-      keyInput.focus();
-      return;
-    }
+    const key = filled(keyInput, v.metaError, "Give the item a key.");
+    if (!key) return;
     const result = await busy(metaButton, v.metaError, () => app.api.setMeta(id, key, valueInput.value));
     if (result !== FAILED) {
       keyInput.value = "";
