@@ -35,7 +35,8 @@ WAIT = 60  # seconds the system may take (a build, a shutdown)
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     dep = Deployment(tmp_path_factory.mktemp("admin"), api_port=free_port(),
-                     sim_args=["--job-duration", "1"], log=lambda *a: None)
+                     sim_args=["--job-duration", "1", "--fail", "OP_INSTANCE_CREATE:snf-2"],
+                     log=lambda *a: None)
     try:
         dep.start()
         dep.manage("user-modify", DEMO_USER, "--staff")
@@ -43,7 +44,8 @@ def deployment(tmp_path_factory):
             dep.manage("pool-create", "--type", "mac-prefix", "--base", "aa:00:0", "--size", "65536")
         out = dep.manage("user-add", "--uniq", "eve@example.org", "--name", "Eve")
         dep.info["eve_token"] = dep._token_from(out.stdout)
-        dep.info["server"] = _active_server(dep)
+        dep.info["server"] = _server(dep, "helpdesk-case", "ACTIVE")  # snf-1
+        dep.info["broken"] = _server(dep, "broken-build", "ERROR")  # snf-2: its create job fails
     except Exception:
         dep.stop()
         raise
@@ -51,21 +53,21 @@ def deployment(tmp_path_factory):
     dep.stop()
 
 
-def _active_server(dep):
-    """A server of the demo user, ACTIVE, with its id and IPv4 address."""
+def _server(dep, name, status):
+    """A new server of the demo user once it is in ``status``: its id and IPv4 address."""
     api, headers = dep.info["api"], {"X-Auth-Token": dep.info["token"]}
-    body = {"server": {"name": "helpdesk-case", "imageRef": "debian-12", "flavorRef": 1}}
+    body = {"server": {"name": name, "imageRef": "debian-12", "flavorRef": 1}}
     created = requests.post(api + "servers", json=body, headers=headers, timeout=30)
     created.raise_for_status()
     server_id = created.json()["server"]["id"]
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         server = requests.get(api + "servers/%d" % server_id, headers=headers, timeout=30).json()["server"]
-        if server["status"] == "ACTIVE":
+        if server["status"] == status:
             ips = [nic["ipv4"] for nic in server.get("attachments", {}).get("values", []) if nic["ipv4"]]
             return {"id": server_id, "ip": ips[0] if ips else None}
         time.sleep(0.5)
-    raise AssertionError("server %d not ACTIVE after %d s" % (server_id, WAIT))
+    raise AssertionError("server %d not %s after %d s" % (server_id, status, WAIT))
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +157,19 @@ def test_shut_down_the_server_with_a_reason(page, deployment):
     shot(page, "server-shut-down")
 
 
+def test_see_why_a_build_failed(page, deployment):
+    page.get_by_role("link", name="Servers").click()
+    page.get_by_label("Id, name, user, IP or MAC").fill(DEMO_USER)
+    page.get_by_label("State").select_option("ERROR")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="broken-build").click()
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("ERROR")
+    expect(facts).to_contain_text("OP_INSTANCE_CREATE error")
+    expect(page.get_by_role("heading", name="Last job message")).to_be_visible()
+    shot(page, "failed-build")
+
+
 def test_users_networks_and_the_update_path(page, deployment):
     page.get_by_role("link", name="Users").click()
     page.get_by_label("User, name or e-mail").fill("eve")
@@ -164,7 +179,7 @@ def test_users_networks_and_the_update_path(page, deployment):
     expect(page.get_by_role("button", name="Suspend user")).to_be_visible()
     shot(page, "user")
     page.get_by_role("link", name="Networks and pools").click()
-    expect(page.get_by_role("img", name=re.compile(r"^IPv4 addresses in use: 1 of "))).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile(r"^IPv4 addresses in use: [12] of "))).to_be_visible()
     expect(page.get_by_role("img", name=re.compile(r"^MAC-prefix pool in use: "))).to_be_visible()
     shot(page, "networks")
     page.get_by_role("link", name="Update path").click()
