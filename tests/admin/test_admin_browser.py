@@ -1,7 +1,9 @@
 """The admin web in a real browser: Debian's chromium driven by Playwright
 against a whole deployment (simulator, eventd, dispatchers, gunicorn), used by
 the labels of the page: a non-staff user is refused, a staff user drains a
-backend, finds a server by its IP, shuts it down and reads the audit log.
+backend, finds a server by its IP and shuts it down, finds a server whose
+build failed and reads why, visits a user, the pools and the dead letters,
+and reads the audit log.
 
 The browser set-up (chromium path and flags, skip-or-fail when chromium is
 missing, the ``browser`` fixture) is the web UI's, imported from

@@ -166,3 +166,13 @@ def test_the_audit_page_lists_what_staff_did(staff_client, world):
     assert "backend-drain" in body and "disk &lt;swap&gt;" in body and "ops" in body
     assert Backend.objects.get().drained
     assert User.objects.get(uniq="ops").staff
+
+
+def test_an_unreachable_broker_is_said_and_a_retry_is_recorded_as_refused(staff_client, world, monkeypatch):
+    def no_broker(settings):
+        raise ConnectionError("connection refused")
+    monkeypatch.setattr(dispatcher_mod, "make_broker", no_broker)
+    page = staff_client.get("/admin/queues/").content.decode()
+    assert "Cannot reach the broker: connection refused" in page
+    staff_client.post("/admin/queues/retry", {"reason": "retry"})
+    assert AuditEntry.objects.get().outcome == "refused: Cannot reach the broker: connection refused"

@@ -5,6 +5,7 @@ from django.views.decorators.csrf import csrf_protect
 from synnefo.admin.auth import staff_required
 from synnefo.admin.views.common import act, page, refused_action, url
 from synnefo.logic import dispatcher, queues
+from synnefo.logic.errors import ServiceUnavailable
 
 SHOWN = 50  # messages shown per queue
 
@@ -39,7 +40,10 @@ def queue_list(request):
 
 
 def _retry(keep_zombies):
-    broker = dispatcher.make_broker(settings)
+    try:
+        broker = dispatcher.make_broker(settings)
+    except Exception as exc:
+        raise ServiceUnavailable("Cannot reach the broker: %s" % exc)
     notes = []
     try:
         retried, dropped = queues.retry_dead_letters(broker, settings.BACKEND_PREFIX_ID, keep_zombies,
