@@ -176,3 +176,14 @@ def test_an_unreachable_broker_is_said_and_a_retry_is_recorded_as_refused(staff_
     assert "Cannot reach the broker: connection refused" in page
     staff_client.post("/admin/queues/retry", {"reason": "retry"})
     assert AuditEntry.objects.get().outcome == "refused: Cannot reach the broker: connection refused"
+
+
+def test_refresh_the_status_of_a_backend(staff_client, world, monkeypatch):
+    from synnefo.logic import backends as backend_logic
+    monkeypatch.setattr(backend_logic, "get_physical_resources",
+                        lambda b: {"mfree": 1000, "mtotal": 2000, "dfree": 10, "dtotal": 20,
+                                   "pinst_cnt": 7, "ctotal": 4})
+    staff_client.post("/admin/backends/%d/refresh" % world["backend"].id, {"reason": "after repair"})
+    backend = Backend.objects.get()
+    assert (backend.mfree, backend.pinst_cnt) == (1000, 7)
+    assert AuditEntry.objects.get().action == "backend-refresh"

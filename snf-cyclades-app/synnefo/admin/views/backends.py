@@ -49,20 +49,23 @@ def home(request):
     return page(request, "admin/backends.html", {"items": items}, "backends")
 
 
-FLAGS = {
-    "drain": ("drained", True), "undrain": ("drained", False),
-    "offline": ("offline", True), "online": ("offline", False),
+# name -> what runs: backend-modify's flags and backend-update-status's refresh.
+ACTIONS = {
+    "drain": lambda b: backend_logic.modify(b, {"drained": True}),
+    "undrain": lambda b: backend_logic.modify(b, {"drained": False}),
+    "offline": lambda b: backend_logic.modify(b, {"offline": True}),
+    "online": lambda b: backend_logic.modify(b, {"offline": False}),
+    "refresh": lambda b: backend_logic.update_resources(b),
 }
 
 
 @staff_required
 @csrf_protect
-def flag(request, backend_id, change):
-    """POST: drain / undrain / set offline / online (backend-modify's flags)."""
-    refused = refused_action(request, change in FLAGS, "backends")
+def backend_action(request, backend_id, action):
+    """POST: drain / undrain / set offline / online / refresh the status."""
+    refused = refused_action(request, action in ACTIONS, "backends")
     if refused:
         return refused
     backend = get_object_or_404(Backend, pk=backend_id)
-    field, value = FLAGS[change]
-    return act(request, "backend-" + change, "backend %d (%s)" % (backend.id, backend.clustername),
-               lambda: backend_logic.modify(backend, {field: value}), url("admin-home"))
+    return act(request, "backend-" + action, "backend %d (%s)" % (backend.id, backend.clustername),
+               lambda: ACTIONS[action](backend), url("admin-home"))
