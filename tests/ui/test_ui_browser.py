@@ -35,6 +35,8 @@ WAIT = 60_000       # ms: the longest a step waits for the system (a build, a ne
 # Budgets of the sign-in page (first visit, nothing cached): requests and bytes on the wire.
 PAGE_REQUESTS = 10
 PAGE_BYTES = 40_000
+# The deployment's second server (the first is web1) fails to build: the simulator refuses its create.
+FAILED_BUILD_ID = 2
 
 
 def _need_chromium():
@@ -55,7 +57,8 @@ expect = sync_api.expect
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     dep = Deployment(tmp_path_factory.mktemp("ui"), api_port=free_port(),
-                     sim_args=["--job-duration", "4"], log=lambda *a: None,
+                     sim_args=["--job-duration", "4", "--fail", f"OP_INSTANCE_CREATE:snf-{FAILED_BUILD_ID}"],
+                     log=lambda *a: None,
                      extra_conf=f"UI_POLL_INTERVAL = {POLL}\n")
     try:
         dep.start()
@@ -116,6 +119,11 @@ def ui_url(deployment):
     return deployment.info["ui"]
 
 
+def server_page(page):
+    """The open server's page (the list stays in the document, hidden, beside it)."""
+    return page.locator("#server-view")
+
+
 def server_card(page, name):
     return page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=name, exact=True))
 
@@ -155,16 +163,39 @@ def test_create_a_server_and_watch_it_build_to_active(page):
     shot(page, "create-form", full_page=False)
     dialog.get_by_role("button", name="Create server").click()
     expect(page.get_by_role("heading", name="web1", level=1)).to_be_visible()
-    expect(page.get_by_text("Building")).to_be_visible()
+    expect(server_page(page).get_by_text("Building")).to_be_visible()
     expect(page.get_by_text("Root password:")).to_be_visible()
     # The build reports progress on the way (snf-image's progress through the monitor).
     page.get_by_text(re.compile(r"[1-9]\d?% built")).wait_for(timeout=WAIT)
     shot(page, "building")
-    expect(page.get_by_text("Running", exact=True)).to_be_visible(timeout=WAIT)
+    expect(server_page(page).get_by_text("Running", exact=True)).to_be_visible(timeout=WAIT)
     row = page.get_by_role("row").filter(has_text="purpose")
     expect(row).to_contain_text("browser test")
     expect(page.get_by_role("table", name="Addresses of the server")).to_contain_text("10.0.0.")
     shot(page, "active")
+
+
+def test_a_failed_build_says_why(page):
+    page.recorder.step = "failed-build"
+    page.get_by_role("link", name="Servers", exact=True).click()
+    page.get_by_role("button", name="New server").click()
+    dialog = page.get_by_role("dialog", name="New server")
+    dialog.get_by_label("Name", exact=True).fill("broken")
+    dialog.get_by_role("button", name="Create server").click()
+    expect(page.get_by_role("heading", name="broken", level=1)).to_be_visible()
+    assert page.url.endswith(f"#/servers/{FAILED_BUILD_ID}")
+    expect(server_page(page).get_by_text("Error", exact=True)).to_be_visible(timeout=WAIT)
+    # The Ganeti error, in words, without a click.
+    diagnostics = page.locator("#server-diagnostics")
+    expect(diagnostics).to_contain_text("ERROR", timeout=WAIT)
+    shot(page, "failed-build")
+    page.get_by_role("button", name="Delete…").click()
+    confirm = page.get_by_role("dialog", name="Delete server broken?")
+    confirm.get_by_role("button", name="Delete server").click()
+    page.get_by_role("link", name="Servers", exact=True).click()
+    expect(page.get_by_role("heading", name="broken", exact=True)).to_have_count(0, timeout=WAIT)
+    server_card(page, "web1").get_by_role("link", name="web1").click()
+    expect(page.get_by_role("heading", name="web1", level=1)).to_be_visible()
 
 
 def test_reboot_the_server(page):
@@ -173,17 +204,17 @@ def test_reboot_the_server(page):
     status = page.locator("#server-view .status-line")
     expect(status.get_by_text(re.compile("rebooting", re.I))).to_be_visible(timeout=WAIT)
     shot(page, "rebooting")
-    expect(page.get_by_text("Running", exact=True)).to_be_visible(timeout=WAIT)
+    expect(server_page(page).get_by_text("Running", exact=True)).to_be_visible(timeout=WAIT)
     expect(page.get_by_role("button", name="Reboot", exact=True)).to_be_enabled(timeout=WAIT)
 
 
 def test_server_page_shutdown_start_rename_firewall_and_metadata(page):
     page.recorder.step = "server-page"
     page.get_by_role("button", name="Shut down").click()
-    expect(page.get_by_text("Stopped", exact=True)).to_be_visible(timeout=WAIT)
+    expect(server_page(page).get_by_text("Stopped", exact=True)).to_be_visible(timeout=WAIT)
     expect(page.get_by_role("button", name="Start")).to_be_enabled(timeout=WAIT)
     page.get_by_role("button", name="Start").click()
-    expect(page.get_by_text("Running", exact=True)).to_be_visible(timeout=WAIT)
+    expect(server_page(page).get_by_text("Running", exact=True)).to_be_visible(timeout=WAIT)
 
     page.get_by_label("Server name").fill("web-one")
     page.get_by_role("button", name="Rename").click()
@@ -344,7 +375,7 @@ def delete_server_in_page(page, name):
     expect(confirm).to_be_visible()
     shot(page, "confirm-delete-server", full_page=False)
     confirm.get_by_role("button", name="Delete server").click()
-    expect(page.get_by_text("(being deleted)")).to_be_visible(timeout=WAIT)
+    expect(server_page(page).get_by_text("(being deleted)")).to_be_visible(timeout=WAIT)
     page.get_by_role("link", name="Servers", exact=True).click()
     expect(page.get_by_text("You have no servers yet.")).to_be_visible(timeout=WAIT)
     shot(page, "deleted")

@@ -243,6 +243,7 @@ function buildServerView(app, server) {
   v.diagError = h("p", {class: "error", role: "alert", hidden: true});
   const diagButton = h("button", {type: "button", onclick: (event) => loadDiagnostics(app, event.currentTarget)},
     "Show all diagnostics");
+  v.diagButton = diagButton;
 
   v.addresses = h("tbody");
   replace(section,
@@ -312,7 +313,7 @@ function updateServerView(app, server) {
 function renderDiagnostics(items) {
   replace(view.diagnostics, items.length ? h("ol", {class: "diagnostics"}, items.map((d) => h("li", {},
     h("p", {}, h("strong", {}, d.level || "info"), ` · ${formatTime(d.source_date || d.created)} · ${d.source}`),
-    h("p", {}, d.message), d.details ? h("pre", {}, d.details) : null)))
+    h("p", {}, d.message), d.details && d.details !== d.message ? h("pre", {}, d.details) : null)))
     : h("p", {class: "muted"}, "Nothing to report."));
 }
 
@@ -321,6 +322,7 @@ async function loadDiagnostics(app, button) {
   if (items === FAILED || !view) return;
   view.allDiagnostics = true;
   renderDiagnostics(items);
+  button.hidden = true;
 }
 
 export function renderServerView(app, id) {
@@ -345,6 +347,7 @@ export function renderServerView(app, id) {
       if (view && view.id === String(server.id)) {
         view.allDiagnostics = true;
         renderDiagnostics(items);
+        view.diagButton.hidden = true;
       }
     }).catch((error) => view && showError(view.diagError, describe(error)));
   }
