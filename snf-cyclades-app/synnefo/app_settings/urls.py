@@ -4,5 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("api/", include("synnefo.api.urls")),
+    path("admin/", include("synnefo.admin.urls")),
     path("", include("synnefo.ui.urls")),
 ]

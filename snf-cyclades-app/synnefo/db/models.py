@@ -42,6 +42,8 @@ class User(models.Model):
     name = models.CharField(max_length=255, blank=True, default="")
     email = models.CharField(max_length=255, blank=True, default="")
     active = models.BooleanField(default=True)
+    # Staff may sign in to the admin web (/admin/); set with user-modify --staff.
+    staff = models.BooleanField(default=False)
     max_vms = models.IntegerField(null=True, blank=True)
     max_networks = models.IntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)

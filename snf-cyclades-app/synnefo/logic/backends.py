@@ -111,6 +111,34 @@ def stats_are_stale(backend, minutes=None):
     return backend.updated < timezone.now() - timezone.timedelta(minutes=minutes)
 
 
+def reachability(backend):
+    """``(True, Ganeti version text)`` when the cluster of ``backend`` answers
+    its RAPI, else ``(False, why)``. Offline backends are not asked."""
+    if backend.offline:
+        return False, "offline (not asked)"
+    try:
+        info = get_rapi_client(backend).get_info()
+    except Exception as exc:  # any failure to answer is the finding
+        return False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return True, "Ganeti %s" % (info or {}).get("software_version", "?")
+
+
+# --- Changes ------------------------------------------------------------
+
+def modify(backend, changes, password=None):
+    """Apply ``changes`` (field -> value) and a new ``password`` (unless
+    ``None``) to ``backend``, the row locked; returns the saved backend. Used
+    by snf-manage backend-modify and the admin web (drained/offline)."""
+    with transaction.atomic():
+        backend = Backend.objects.select_for_update().get(pk=backend.pk)
+        for field, value in changes.items():
+            setattr(backend, field, value)
+        if password is not None:
+            backend.password = password
+        backend.save()
+    return backend
+
+
 # --- Credentials and creation --------------------------------------------
 
 class BackendCheckError(Exception):

@@ -274,3 +274,12 @@ class IPPool(Pool):
             index = self.index_of(gateway)
             if index is not None and 0 <= index < self.size:
                 self.reserved[index] = False
+
+
+def usage(pool):
+    """``{"size", "used", "reserved", "free"}`` of ``pool``: values handed out,
+    values reserved (never handed out) and values free."""
+    free = pool.count_available()
+    reserved = pool.count_reserved()
+    return {"size": pool.size, "used": max(0, pool.size - free - reserved), "reserved": reserved,
+            "free": free}

@@ -429,6 +429,25 @@ def destroy(userid, vm_id):
     return _server_action(userid, vm_id, "DESTROY", lambda c, name: c.delete_instance(name))
 
 
+# --- operator changes (DB only) --------------------------------------------
+
+def admin_modify(vm, changes):
+    """Apply ``changes`` (field -> value) to server ``vm`` in the DB only,
+    the row locked; Ganeti is not told. Used by snf-manage server-modify and
+    the admin web (suspend / unsuspend). Returns the saved server."""
+    with transaction.atomic():
+        vm = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
+        for field, value in changes.items():
+            setattr(vm, field, value)
+        vm.save()
+    return vm
+
+
+def set_suspended(vm, suspended):
+    """Suspend (or release) ``vm``: a suspended server refuses every user action."""
+    return admin_modify(vm, {"suspended": bool(suspended)})
+
+
 # --- console ------------------------------------------------------------
 
 WILDCARD_ADDRESSES = ("", "0.0.0.0", "::", "[::]")

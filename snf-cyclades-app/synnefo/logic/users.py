@@ -11,7 +11,7 @@ import secrets
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from synnefo.db.models import AuthToken
+from synnefo.db.models import AuthToken, User, VirtualMachine
 
 TOKEN_BYTES = 32
 
@@ -77,3 +77,47 @@ def usage(user):
         "servers": (VirtualMachine.objects.filter(userid=user.uniq, deleted=False).count(), vm_limit(user)),
         "networks": (Network.objects.filter(userid=user.uniq, deleted=False).count(), network_limit(user)),
     }
+# Fields of a user that an operator may change (snf-manage user-modify, the admin web).
+MODIFIABLE_FIELDS = ("name", "email", "max_vms", "max_networks", "active", "staff")
+
+
+def modify(user, changes, renew_lifetime=None):
+    """Apply ``changes`` (field -> value, fields of ``MODIFIABLE_FIELDS``) to
+    ``user`` in one transaction, the row locked. With ``renew_lifetime`` not
+    ``None`` every token is revoked and a new one returned (in clear), else
+    ``None``. Returns ``(user, token)``."""
+    unknown = set(changes) - set(MODIFIABLE_FIELDS)
+    if unknown:
+        raise ValueError("cannot change %s of a user" % ", ".join(sorted(unknown)))
+    token = None
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        for field, value in changes.items():
+            setattr(user, field, value)
+        if changes:
+            user.save()
+        if renew_lifetime is not None:
+            token = renew_token(user, renew_lifetime)
+    return user, token
+
+
+def revoke_tokens(user, token_id=None):
+    """Revoke every live token of ``user`` (or only the one with ``token_id``);
+    returns how many were revoked."""
+    query = AuthToken.objects.filter(user=user, revoked=False)
+    if token_id is not None:
+        query = query.filter(pk=token_id)
+    return query.update(revoked=True)
+
+
+def set_suspended(user, suspended):
+    """Suspend (or release) ``user``: its tokens stop (start) authenticating and
+    every live server of it is suspended (released) too, in one transaction.
+    Returns ``(user, number of servers changed)``."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.active = not suspended
+        user.save()
+        changed = (VirtualMachine.objects.filter(userid=user.uniq, deleted=False)
+                   .exclude(suspended=suspended).update(suspended=suspended))
+    return user, changed

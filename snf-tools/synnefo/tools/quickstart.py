@@ -575,6 +575,7 @@ def main(argv=None):
         print(f"""
 Cyclades is running.
   Web UI:       {info['ui']}  (sign in with the token below)
+  Admin web:    {info['ui'][:-3]}admin/  (staff only: snf-manage user-modify {DEMO_USER} --staff)
   API:          {info['api']}
   Token:        {info['token']}
   Ganeti RAPI:  {info['rapi']} ({'real Ganeti' if deployment.real else 'simulator'}, user {info['rapi_user']})

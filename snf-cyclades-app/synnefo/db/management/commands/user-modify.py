@@ -1,4 +1,4 @@
-"""snf-manage user-modify: name, e-mail, limits, active flag, token renewal."""
+"""snf-manage user-modify: name, e-mail, limits, active and staff flags, suspension, token renewal."""
 
 from django.core.management.base import CommandError
 from django.db import transaction
@@ -10,8 +10,7 @@ from synnefo.db.management.users import (
     default_lifetime,
     print_new_token,
 )
-from synnefo.db.models import User
-from synnefo.logic.users import renew_token
+from synnefo.logic import users
 
 
 class Command(ManageCommand):
@@ -36,6 +35,16 @@ class Command(ManageCommand):
                            help="let the user's tokens authenticate")
         state.add_argument("--inactive", dest="active", action="store_const", const=False,
                            help="refuse every token of the user")
+        staff = parser.add_mutually_exclusive_group()
+        staff.add_argument("--staff", dest="staff", action="store_const", const=True,
+                           help="let the user sign in to the admin web (/admin/)")
+        staff.add_argument("--no-staff", dest="staff", action="store_const", const=False,
+                           help="take the admin web away from the user")
+        suspend = parser.add_mutually_exclusive_group()
+        suspend.add_argument("--suspend", dest="suspend", action="store_const", const=True,
+                             help="refuse every token of the user and suspend all its servers")
+        suspend.add_argument("--unsuspend", dest="suspend", action="store_const", const=False,
+                             help="undo --suspend: tokens work again, servers are released")
         parser.add_argument("--renew-token", action="store_true",
                             help="revoke all tokens of the user and print a new one")
         parser.add_argument("--token-lifetime", metavar="DAYS",
@@ -58,6 +67,8 @@ class Command(ManageCommand):
             changes["max_networks"] = None
         if options["active"] is not None:
             changes["active"] = options["active"]
+        if options["staff"] is not None:
+            changes["staff"] = options["staff"]
         return changes
 
     def handle(self, *args, **options):
@@ -66,22 +77,25 @@ class Command(ManageCommand):
         lifetime = checked_lifetime(options["token_lifetime"])
         if lifetime is not None and not options["renew_token"]:
             raise CommandError("--token-lifetime only applies with --renew-token")
-        if not changes and not options["renew_token"]:
+        suspend = options["suspend"]
+        if suspend is not None and "active" in changes:
+            raise CommandError("--suspend/--unsuspend already set the active flag: "
+                               "leave out --active/--inactive")
+        if not changes and not options["renew_token"] and suspend is None:
             raise CommandError("Nothing to change: give at least one option")
         if lifetime is None:
             lifetime = default_lifetime()
-        token = None
         with transaction.atomic():
-            user = User.objects.select_for_update().get(pk=user.pk)
-            for field, value in changes.items():
-                setattr(user, field, value)
-            if changes:
-                user.save()
-            if options["renew_token"]:
-                token = renew_token(user, lifetime)
+            user, token = users.modify(user, changes,
+                                       lifetime if options["renew_token"] else None)
+            if suspend is not None:
+                user, servers = users.set_suspended(user, suspend)
         if token is not None:
             print_new_token(self, user, token, lifetime)
             self.stdout.write("Revoked every earlier token of user %d (%s)" % (user.id, user.uniq))
+        if suspend is not None:
+            self.stdout.write("%s user %d (%s) and %d of its servers"
+                              % ("Suspended" if suspend else "Released", user.id, user.uniq, servers))
         if changes:
             self.stdout.write("Changed %s of user %d (%s)"
                               % (", ".join(sorted(changes)), user.id, user.uniq))

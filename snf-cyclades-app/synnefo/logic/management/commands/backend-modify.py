@@ -3,7 +3,6 @@
 import importlib
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from synnefo.db.models import Backend
 from synnefo.logic import backends
 from synnefo.logic.management.password import add_password_arguments, read_password
@@ -79,13 +78,7 @@ class Command(BaseCommand):
                                            ca_file=new["ssl_ca_file"])
             except backends.BackendCheckError as exc:
                 raise CommandError(str(exc))
-        with transaction.atomic():
-            backend = Backend.objects.select_for_update().get(pk=backend.pk)
-            for field, value in changes.items():
-                setattr(backend, field, value)
-            if options["password"] is not None:
-                backend.password = options["password"]
-            backend.save()
+        backend = backends.modify(backend, changes, options["password"])
         self.stdout.write("Backend %d (%s) modified: %s" % (
             backend.id, backend.clustername, describe_changes(changes, options["password"] is not None)))
 

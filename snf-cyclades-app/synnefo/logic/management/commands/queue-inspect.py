@@ -4,16 +4,9 @@ import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from synnefo.logic import dispatcher
+from synnefo.logic import dispatcher, queues
 from synnefo.logic.utils import one_line_errors
 from synnefo.webproject.management.output import add_output_argument
-
-
-def _body(delivery):
-    try:
-        return json.loads(delivery.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return delivery.body.decode("utf-8", "replace")
 
 
 class Command(BaseCommand):
@@ -49,7 +42,7 @@ class Command(BaseCommand):
                 if delivery is None:
                     break
                 shown += 1
-                item = {"number": shown, "headers": dict(delivery.headers or {}), "body": _body(delivery)}
+                item = queues.message_item(shown, delivery)
                 if options["output"] == "json":
                     rows.append(item)
                 else:

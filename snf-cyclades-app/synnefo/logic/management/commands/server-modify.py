@@ -1,9 +1,8 @@
 """snf-manage server-modify: DB-only edits of a server (spec 04 §7)."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from synnefo.db.models import OPER_STATES, VirtualMachine
-from synnefo.logic import validation
+from synnefo.logic import servers, validation
 from synnefo.logic.errors import LogicError
 from synnefo.logic.utils import get_object_or_error, one_line_errors
 
@@ -53,9 +52,5 @@ class Command(BaseCommand):
             raise CommandError("Nothing to change: give at least one option")
         if changes.get("operstate") == "DESTROYED" and not changes.get("deleted", vm.deleted):
             raise CommandError("State DESTROYED needs --set-deleted")
-        with transaction.atomic():
-            vm = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
-            for field, value in changes.items():
-                setattr(vm, field, value)
-            vm.save()
+        vm = servers.admin_modify(vm, changes)
         self.stdout.write("Server %d: changed %s" % (vm.id, ", ".join(sorted(changes))))

@@ -1,0 +1,1 @@
+"""The pages of the admin web, one module per area; helpers in ``common``."""
