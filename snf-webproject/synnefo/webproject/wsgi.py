@@ -9,8 +9,12 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.settings")
 
+import django  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from synnefo.util.startup import WSGI_REFUSED_STATUS, refuse_unsafe_start  # noqa: E402
 
-application = get_wsgi_application()
+# Checked before the application (and its middleware, which may warn about
+# missing static files) is built, so that a refusal is one line.
+django.setup(set_prefix=False)
 refuse_unsafe_start("synnefo.webproject.wsgi", status=WSGI_REFUSED_STATUS)
+application = get_wsgi_application()
