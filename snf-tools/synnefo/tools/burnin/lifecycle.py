@@ -9,7 +9,15 @@ import socket
 from synnefo.tools.burnin.guest import login_user, valid_ip
 from synnefo.tools.burnin.results import CheckFailed, Skip, check
 from synnefo.tools.burnin.runner import Case
-from synnefo.tools.client import ItemNotFound, ServiceUnavailable, server_metadata, server_nics
+from synnefo.tools.client import (
+    ItemNotFound,
+    ServiceUnavailable,
+    UnexpectedState,
+    WaitTimeout,
+    describe_server,
+    server_metadata,
+    server_nics,
+)
 
 PERSONALITY_PATH = "/root/test_inj_file"
 
@@ -49,12 +57,21 @@ class ServerCase(Case):
         return server
 
     def wait_built(self, server_id, seen=None):
+        """Wait for BUILD -> ACTIVE; a timeout or an ERROR is a build failure with its reason."""
         o = self.options
-        return self.api.wait_server(
-            server_id, "ACTIVE", o.build_fail, progress=self.server_progress("build", seen),
-            warn_after=o.build_warning,
-            on_warning=lambda s, t: self.warn(f"server {server_id} still {s['status']} "
-                                              f"after {t:.0f} s (--build-warning {o.build_warning:g})"))
+        try:
+            return self.api.wait_server(
+                server_id, "ACTIVE", o.build_fail, progress=self.server_progress("build", seen),
+                warn_after=o.build_warning,
+                on_warning=lambda s, t: self.warn(f"server {server_id} still {s['status']} after "
+                                                  f"{t:.0f} s (--build-warning {o.build_warning:g})"))
+        except WaitTimeout as exc:
+            last = describe_server(exc.last) if exc.last else "never seen"
+            raise CheckFailed(f"build failure: server {server_id} is not ACTIVE after {o.build_fail:g} s "
+                              f"(--build-fail); last seen: {last}") from None
+        except UnexpectedState as exc:
+            raise CheckFailed(f"build failure: server {server_id} went to {exc.state}: "
+                              f"{exc.reason}") from None
 
     def wait_status(self, server_id, status, what):
         return self.api.wait_server(server_id, status, self.options.action_timeout,

@@ -36,6 +36,9 @@ def describe_server(server):
         parts.append(f"progress {server['progress']}%")
     if task:
         parts.append(f"task {task}")
+    nics = server_nics(server)
+    if nics:
+        parts.append("NICs " + ", ".join(f"{n['id']} on network {n['network_id']}" for n in nics))
     diagnostics = server.get("diagnostics") or []
     if diagnostics and server.get("status") in ("ERROR", "BUILD"):
         parts.append(f"last diagnostic: {diagnostics[0].get('message')}")
