@@ -10,8 +10,9 @@
 # see the job queue and the hooks write where host processes read.
 #
 #   ci/real-ganeti.sh install            apt-get install ganeti (no recommends)
-#   ci/real-ganeti.sh up                 install if needed, namespace, OS definition, cluster,
-#                                        RAPI users; writes the state file and prints it
+#   ci/real-ganeti.sh up                 install if needed, namespace, links, OS definition,
+#                                        cluster, RAPI users; writes the state file and prints it
+#   ci/real-ganeti.sh links NAME...      create more bridges on the node (idempotent)
 #   ci/real-ganeti.sh hooks-remove       remove the snf-ganeti-hook wrappers that a deployment
 #                                        (snf-quickstart --ganeti) left in the hook directories
 #   ci/real-ganeti.sh status             daemons and a RAPI answer
@@ -36,6 +37,12 @@ OS_NAME=snf-image
 OS_DIR=/srv/ganeti/os/$OS_NAME
 FILE_DIR=/srv/ganeti/file-storage
 BRIDGE=br-$NS
+# The links private networks use (Ganeti refuses a bridged NIC whose bridge is missing on the
+# node): the default PRIVATE_MAC_FILTERED_BRIDGE, and the bridge pool snf-quickstart creates
+# for PRIVATE_PHYSICAL_VLAN networks ($BRIDGE_POOL_BASE1..N).
+PRIVATE_BRIDGE=${SNF_GANETI_PRIVATE_BRIDGE:-br0}
+BRIDGE_POOL_BASE=${SNF_GANETI_BRIDGE_POOL_BASE:-prv}
+BRIDGE_POOL_SIZE=${SNF_GANETI_BRIDGE_POOL_SIZE:-20}
 HOST_DEV=$NS-h
 NODE_DEV=$NS-g
 HOSTS_TAG="# snf-real-ganeti $NS"
@@ -94,11 +101,40 @@ make_namespace() {
   ip link set "$HOST_DEV" up
   inside ip addr add "$NODE_IP/24" dev "$NODE_DEV"
   inside ip link set "$NODE_DEV" up
-  # Ganeti checks that the bridge of bridged NICs exists on the node.
-  inside ip link add "$BRIDGE" type bridge
-  inside ip link set "$BRIDGE" up
   say "namespace $NS: $NODE_IP/24 on $NODE_DEV, host side $HOST_IP"
 }
+
+# Bridges on the node (Ganeti checks that the bridge of a bridged NIC exists there). Idempotent,
+# so `up` on a running cluster adds the links a newer script names.
+make_links() {
+  local name
+  for name in "$@"; do
+    { [ ${#name} -le 15 ] && [[ $name =~ ^[A-Za-z0-9_.-]+$ ]]; } || die "invalid link name '$name'"
+    inside ip link show "$name" >/dev/null 2>&1 || inside ip link add "$name" type bridge
+    inside ip link set "$name" up
+  done
+}
+
+default_links() {
+  local i
+  printf '%s\n' "$BRIDGE" "$PRIVATE_BRIDGE"
+  for i in $(seq 1 "$BRIDGE_POOL_SIZE"); do printf '%s\n' "$BRIDGE_POOL_BASE$i"; done
+}
+
+links() {
+  [ "$(id -u)" = 0 ] || die "needs root"
+  have_ns || die "no namespace $NS: run \`$0 up\` first"
+  [ $# -gt 0 ] || die "usage: $0 links NAME..."
+  make_links "$@"
+  if [ -s "$STATE" ]; then
+    RAPI_PASSWORD=$(state_value SNF_GANETI_RAPI_PASSWORD)
+    RAPI_READ_PASSWORD=$(state_value SNF_GANETI_RAPI_READ_PASSWORD)
+    write_state
+  fi
+  say "links on the node: $(node_links | tr '\n' ' ')"
+}
+
+node_links() { inside ip -o link show type bridge | awk -F': ' '{print $2}' | sed 's/@.*//' | sort; }
 
 # Rewrite a file in place (same inode): /etc/hosts may be a bind mount, and `ip netns exec`
 # bind-mounts /etc/netns/NS/hosts over the namespace's /etc/hosts by inode too.
@@ -205,6 +241,10 @@ SNF_GANETI_RAPI_READ_PASSWORD=$RAPI_READ_PASSWORD
 SNF_GANETI_RAPI_FINGERPRINT=$fingerprint
 SNF_GANETI_OS=$OS_NAME+default
 SNF_GANETI_BRIDGE=$BRIDGE
+SNF_GANETI_LINKS=$(node_links | paste -sd, -)
+SNF_GANETI_PRIVATE_BRIDGE=$PRIVATE_BRIDGE
+SNF_GANETI_BRIDGE_POOL_BASE=$BRIDGE_POOL_BASE
+SNF_GANETI_BRIDGE_POOL_SIZE=$BRIDGE_POOL_SIZE
 SNF_GANETI_QUEUE_DIR=/var/lib/ganeti/queue
 SNF_GANETI_HOOKS_DIR=/etc/ganeti/hooks
 SNF_GANETI_FILE_STORAGE_DIR=$FILE_DIR
@@ -218,6 +258,8 @@ up() {
   [ "$(id -u)" = 0 ] || die "needs root"
   install_ganeti
   make_namespace
+  # shellcheck disable=SC2046
+  make_links $(default_links)
   write_names
   write_os_definition
   init_cluster
@@ -274,10 +316,11 @@ down() {
 case "${1:-}" in
   install) install_ganeti ;;
   up) up ;;
+  links) shift; links "$@" ;;
   hooks-remove) hooks_remove ;;
   status) status ;;
   exec) shift; exec ip netns exec "$NS" "$@" ;;
   down) down ;;
   can-run) why=$(can_run) || { echo "$why"; exit 1; } ;;
-  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

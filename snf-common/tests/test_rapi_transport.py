@@ -169,6 +169,7 @@ def test_connection_refused(sleeps):
         c.get_info()
     err = exc.value
     assert isinstance(err, GanetiApiError) and err.code is None and not err.timed_out
+    assert not err.may_have_reached  # never sent: safe to undo
     assert "cannot connect" in err.message and "127.0.0.1:%d" % port in err.message
     # 1 try + 3 retries, exponential back-off
     assert sleeps == pytest.approx([0.1, 0.2, 0.4])
@@ -213,9 +214,11 @@ def test_get_gives_up_after_retries(server, certs, sleeps):
 ])
 def test_non_get_dropped_connection_not_retried(server, certs, sleeps, method, path, call):
     server.routes[(method, path)] = DROP
-    with client_for(server, certs, retries=3) as c, pytest.raises(GanetiConnectionError):
+    with client_for(server, certs, retries=3) as c, pytest.raises(GanetiConnectionError) as exc:
         call(c)
     assert len(server.requests) == 1 and sleeps == []
+    # the request was sent, the answer lost: Ganeti may have queued the job
+    assert exc.value.may_have_reached and "lost the connection" in exc.value.message
 
 
 def test_read_timeout(server, certs, sleeps):
@@ -224,6 +227,7 @@ def test_read_timeout(server, certs, sleeps):
         c.get_info()
     assert exc.value.timed_out and "timed out" in exc.value.message
     assert sleeps == []  # a read timeout may mean Ganeti got the request: not retried
+    assert exc.value.may_have_reached
 
 
 def test_connect_timeout_on_silent_listener(sleeps):
@@ -235,6 +239,10 @@ def test_connect_timeout_on_silent_listener(sleeps):
         with pytest.raises(GanetiConnectionError) as exc:
             c.get_info()
     assert exc.value.timed_out
+    # requests reports a TLS handshake that times out as a read timeout, like
+    # one after the request was sent: counted as possibly received (the safe
+    # side: a submission is then looked up or left to reconciliation)
+    assert exc.value.may_have_reached
 
 
 # -- TLS ------------------------------------------------------------------

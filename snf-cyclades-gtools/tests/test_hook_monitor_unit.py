@@ -51,6 +51,25 @@ def test_not_ours_or_not_master():
     assert hook.build_message(env_of(ADD, SNF_GANETI_HOOK_NODE_NAME="node2"), SETTINGS) is None
 
 
+MODIFY = "hook-env-instance-modify-%s-nic-%s-ci-inst2.gnt.test.txt"
+PUBLIC_NIC = {"mac": "aa:00:00:af:6d:38", "ip": "192.0.2.77", "link": "rt", "network": None}
+ADDED_NIC = {"mac": "aa:00:00:47:a1:49", "ip": "10.99.0.2", "link": "rt", "network": "ci-net2"}
+
+
+@pytest.mark.parametrize("change,nics", [("add", [PUBLIC_NIC, ADDED_NIC]), ("remove", [PUBLIC_NIC])])
+def test_modify_reports_the_nics_after_the_change(change, nics):
+    """Ganeti 3.0's instance-modify post hook (NIC add, NIC remove) describes
+    the NICs after the change: the message is the new NIC list (issue 10)."""
+    env = {k: v.replace("ci-inst2.gnt.test", "snf-2") for k, v in hook_env(MODIFY % ("post", change)).items()}
+    message = hook.build_message(env, SETTINGS)
+    assert message["instance"] == "snf-2"
+    assert message["nics"] == nics
+    # the pre phase already shows the planned list; the hook publishes only post
+    pre = {k: v.replace("ci-inst2.gnt.test", "snf-2") for k, v in hook_env(MODIFY % ("pre", change)).items()}
+    assert hook.nics_from_env(pre) == nics
+    assert hook.build_message(pre, SETTINGS) is None
+
+
 def test_reboot_without_nics_publishes_nothing():
     env = {k: v for k, v in env_of("hook-env-instance-reboot-post-ci-inst1.gnt.test.txt").items()
            if "_NIC" not in k}

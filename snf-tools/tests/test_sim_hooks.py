@@ -96,7 +96,9 @@ def test_hooks_get_a_ganeti_environment(setup):
 
     assert run(client.modify_instance("snf-9", nics=[["remove", 1, {}]])) == "success"
     [modify] = envs(out, "instance-modify")
-    assert modify["GANETI_INSTANCE_NIC_COUNT"] == "2" and modify["GANETI_POST_INSTANCE_NIC_COUNT"] == "1"
+    # like Ganeti 3.0: both phases describe the NICs after the change
+    assert modify["GANETI_INSTANCE_NIC_COUNT"] == "1" and modify["GANETI_POST_INSTANCE_NIC_COUNT"] == "1"
+    assert "GANETI_INSTANCE_NIC1_MAC" not in modify
 
     [connect] = envs(out, "network-connect")
     assert connect["GANETI_OBJECT_TYPE"] == "NETWORK" and connect["GANETI_GROUP_NETWORK_MODE"] == "routed"

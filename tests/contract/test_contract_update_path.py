@@ -144,14 +144,14 @@ def test_eventd_reports_a_failed_job_with_ganetis_reason(target, client, eventd)
 
 @pytest.fixture
 def dumped_hook_env(target, tmp_path):
-    """A hook in the target's instance-add-post and instance-start-post dirs
+    """A hook in the target's instance-add, -start and -modify post dirs
     that saves its environment; yields a reader of the dumps."""
     dump_dir = tmp_path / "hook-env"
     dump_dir.mkdir()
     script = ("#!/bin/sh\n# installed by Cyclades' contract tests\n"
               f"env > '{dump_dir}'/\"$GANETI_HOOKS_PATH-$GANETI_HOOKS_PHASE-$$\"\n")
     paths = []
-    for hooks_path in ("instance-add-post.d", "instance-start-post.d"):
+    for hooks_path in ("instance-add-post.d", "instance-start-post.d", "instance-modify-post.d"):
         directory = os.path.join(target.hooks_dir, hooks_path)
         os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, DUMP_HOOK)
@@ -195,3 +195,44 @@ def test_hook_message_from_the_targets_hook_environment(target, client, instance
     # on any other node than the master the hook stays silent
     elsewhere = SimpleNamespace(BACKEND_PREFIX_ID=target.prefix, GANETI_HOOK_NODE_NAME="other.node")
     assert hook.build_message(env, elsewhere) is None
+
+
+def modify_envs(dumped_hook_env, name):
+    return [e for e in dumped_hook_env("instance-modify") if e.get("GANETI_INSTANCE_NAME") == name]
+
+
+def test_modify_hook_reports_the_nics_after_the_change(target, client, instances, dumped_hook_env):
+    """NIC add and NIC remove (what connect and disconnect submit): the
+    instance-modify post hook's environment, hence the hook's message, is the
+    NIC list after the change, as in the samples captured from Ganeti 3.0
+    (``hook-env-instance-modify-*``)."""
+    name, net = target.prefix + "3", target.prefix + "net3"
+    settings = SimpleNamespace(BACKEND_PREFIX_ID=target.prefix, GANETI_HOOK_NODE_NAME=target.node)
+    # a routed Ganeti network: a NIC on it needs no bridge on the node
+    succeeds(client, client.create_network(network_name=net, network="10.99.0.0/24",
+                                           gateway="10.99.0.1"))
+    for group in client.get_groups():
+        succeeds(client, client.connect_network(net, group, "routed", "rt"))
+    instances.append(name)
+    try:
+        succeeds(client, client.create_instance(**create_body(target, name)))
+        for change, count in (([["add", {"network": net, "ip": "pool"}]], 2), ([["remove", 1, {}]], 1)):
+            seen = len(modify_envs(dumped_hook_env, name))
+            succeeds(client, client.modify_instance(name, nics=change))
+            envs = modify_envs(dumped_hook_env, name)
+            assert len(envs) == seen + 1, f"no instance-modify post hook ran for {change}"
+            env = envs[-1]
+            assert env["GANETI_INSTANCE_NIC_COUNT"] == env["GANETI_POST_INSTANCE_NIC_COUNT"] == str(count)
+            message = hook.build_message(env, settings)
+            info = client.get_instance(name)
+            assert len(message["nics"]) == count == len(info["nic.macs"])
+            assert [n["mac"] for n in message["nics"]] == info["nic.macs"]
+            assert [n["ip"] for n in message["nics"]] == info["nic.ips"]
+            assert [n["network"] for n in message["nics"]] == info["nic.networks.names"]
+        assert info["nic.networks.names"] == [None]
+    finally:
+        if name in client.get_instances():
+            succeeds(client, client.delete_instance(name))
+        for group in client.get_groups():
+            client.wait_for_job(client.disconnect_network(net, group), JOB_TIMEOUT)
+        succeeds(client, client.delete_network(net))

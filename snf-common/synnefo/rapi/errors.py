@@ -42,11 +42,17 @@ class GanetiConnectionError(GanetiApiError):
     """No usable HTTP answer: connection refused, timeout, TLS failure.
 
     ``timed_out`` is true when the failure was a connect/read timeout.
+    ``may_have_reached`` is true when the request may have been received
+    and acted on (an answer that timed out or a connection lost after the
+    request was sent), false when it certainly never reached Ganeti
+    (connection refused, connect timeout, TLS failure): a job submission
+    that failed this way must not be undone blindly.
     """
 
-    def __init__(self, message, details=None, timed_out=False):
+    def __init__(self, message, details=None, timed_out=False, may_have_reached=False):
         super().__init__(message, None, details)
         self.timed_out = timed_out
+        self.may_have_reached = may_have_reached
 
 
 class GanetiJobTimeout(GanetiApiError):

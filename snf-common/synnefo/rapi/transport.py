@@ -14,6 +14,7 @@ import ssl
 import time
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from synnefo.rapi.errors import GanetiApiError, GanetiConnectionError, GanetiNotFound
 
@@ -183,10 +184,18 @@ class Transport:
                 msg = "TLS verification of %s failed" % self.base_url
             return GanetiConnectionError("%s: %s" % (msg, where), details=text)
         if isinstance(exc, requests.exceptions.Timeout):
-            return GanetiConnectionError("timed out talking to Ganeti RAPI: %s" % where,
-                                         details=str(exc), timed_out=True)
+            # A connect timeout never sent the request; a read timeout may
+            # have (requests cannot tell one in the TLS handshake apart).
+            return GanetiConnectionError(
+                "timed out talking to Ganeti RAPI: %s" % where, details=str(exc), timed_out=True,
+                may_have_reached=not isinstance(exc, requests.exceptions.ConnectTimeout))
         if isinstance(exc, requests.exceptions.ConnectionError):
-            return GanetiConnectionError("cannot connect to Ganeti RAPI: %s" % where, details=str(exc))
+            # "Connection aborted" (urllib3's ProtocolError): the connection
+            # was up and the request sent, then the answer was lost.
+            lost = any(isinstance(arg, urllib3.exceptions.ProtocolError) for arg in exc.args)
+            return GanetiConnectionError(
+                ("lost the connection to Ganeti RAPI: %s" if lost else "cannot connect to Ganeti RAPI: %s")
+                % where, details=str(exc), may_have_reached=lost)
         return GanetiConnectionError("request to Ganeti RAPI failed: %s" % where, details=str(exc))
 
     @staticmethod

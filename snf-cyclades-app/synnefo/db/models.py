@@ -417,6 +417,42 @@ class NetworkInterface(models.Model):
         return f"nic-{self.machine_id}-{self.index}"
 
 
+PENDING_NIC_KINDS = ("CREATE", "CONNECT")
+
+
+class PendingNic(models.Model):
+    """A NIC Cyclades asked Ganeti for that Ganeti has not reported yet.
+
+    Written with the job that asks for it (the public NIC of a create, the NIC
+    of a network connect), together with the IPv4 taken from the network's
+    pool for it (``ipv4`` is null when the network hands out no address).
+    It ends in one of two ways, both decided by :mod:`synnefo.logic.state`:
+    Ganeti reports the NIC (the address now belongs to a ``NetworkInterface``
+    row and this row goes), or the job fails, is canceled, or the server is
+    removed first (the address goes back to its pool and this row goes).
+    While it exists the network counts as in use.
+    """
+
+    machine = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE, related_name="pending_nics")
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="pending_nics")
+    kind = models.CharField(max_length=16)
+    ipv4 = models.CharField(max_length=15, null=True, blank=True)
+    job_id = models.BigIntegerField(null=True, blank=True,
+                                    help_text="the Ganeti job adding the NIC, once known")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            in_choices("kind", PENDING_NIC_KINDS, "pendingnic_kind_valid"),
+            models.UniqueConstraint(fields=["network", "ipv4"], name="pendingnic_unique_ipv4"),
+        ]
+
+    def __str__(self):
+        return "%s NIC of server %s on network %s (%s)" % (
+            self.kind.lower(), self.machine_id, self.network_id, self.ipv4 or "no address")
+
+
 # --- Pools --------------------------------------------------------------
 
 class _PoolTable(models.Model):

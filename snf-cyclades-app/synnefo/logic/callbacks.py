@@ -45,6 +45,7 @@ from synnefo.db.models import (
     BackendNetwork,
     Network,
     NetworkInterface,
+    PendingNic,
     VirtualMachine,
     VirtualMachineDiagnostic,
 )
@@ -124,14 +125,32 @@ def _lock_networks(ids):
 
 
 def release_vm_nics(vm):
-    """Terminal removal: IPv4s back to their pools, NIC rows deleted."""
+    """Terminal removal: IPv4s back to their pools, NIC rows deleted, and so
+    for the NICs still pending (the server went before Ganeti reported them)."""
     nics = list(NetworkInterface.objects.filter(machine=vm).order_by("index"))
-    if not nics:
+    pending = list(PendingNic.objects.filter(machine=vm))
+    if not nics and not pending:
         return
-    networks = _lock_networks({n.network_id for n in nics})
-    _update_pools(networks, [(n.network_id, n.ipv4) for n in nics if n.ipv4], [])
+    networks = _lock_networks({n.network_id for n in nics + pending})
+    _update_pools(networks, [(n.network_id, n.ipv4) for n in nics + pending if n.ipv4], [])
     NetworkInterface.objects.filter(machine=vm).delete()
+    PendingNic.objects.filter(machine=vm).delete()
     Network.objects.filter(pk__in=list(networks)).update(updated=timezone.now())
+
+
+def abandon_pending_nics(vm, opcode, job_id):
+    """A NIC-adding job of ``vm`` failed or was canceled: the addresses taken
+    for its pending NICs go back to their pools, and the NICs marked dirty
+    for a change that will not happen are clean again (state table,
+    ``abandon_nics``). Idempotent."""
+    pending = state.abandoned_pending_nics(list(PendingNic.objects.filter(machine=vm)), opcode, job_id)
+    if pending:
+        networks = _lock_networks({p.network_id for p in pending})
+        _update_pools(networks, [(p.network_id, p.ipv4) for p in pending if p.ipv4], [])
+        PendingNic.objects.filter(pk__in=[p.pk for p in pending]).delete()
+        log.info("Server %s: gave back %s taken for job %s", vm.pk,
+                 ", ".join(p.ipv4 or "a NIC without address" for p in pending), job_id)
+    NetworkInterface.objects.filter(machine=vm, dirty=True).update(dirty=False)
 
 
 # --- op status ------------------------------------------------------------
@@ -156,6 +175,9 @@ def update_op_status(message):
         if vm is None:
             return "unknown"
         ends_task = state.clears_task(vm.task, vm.task_job_id, job_id, status, opcode)
+        effect = state.vm_effect(opcode, status, vm.operstate)
+        if effect.abandon_nics:  # keyed on the job: applies even to a stale message
+            abandon_pending_nics(vm, opcode, job_id)
         if state.is_stale(when, vm.backendtime):
             log.debug("Stale %s/%s of %s (job %s): %s < %s", opcode, status, name, job_id, when,
                       vm.backendtime)
@@ -168,7 +190,6 @@ def update_op_status(message):
             vm.backendjobstatus, vm.backendlogmsg = status, logmsg
         if ends_task:
             vm.task, vm.task_job_id = None, None
-        effect = state.vm_effect(opcode, status, vm.operstate)
         if vm.deleted and not effect.destroy:
             effect = state.NO_EFFECT  # nothing brings a removed server back
         if effect.destroy and not vm.deleted:
@@ -257,6 +278,11 @@ def update_net_status(message):
         old_ips = {(r["network_id"], r["ipv4"]) for r in old if r["ipv4"]}
         new_ips = {(r["network_id"], r["ipv4"]) for r in rows if r["ipv4"]}
         _update_pools(networks, sorted(old_ips - new_ips), sorted(new_ips - old_ips))
+        reported = state.reported_pending_nics(
+            list(PendingNic.objects.filter(machine=vm)),
+            [(r["network_id"], r["ipv4"], r["mac"]) for r in rows], {r["mac"] for r in old})
+        # Their addresses now belong to the NIC rows written below.
+        PendingNic.objects.filter(pk__in=[p.pk for p in reported]).delete()
         NetworkInterface.objects.filter(machine=vm).delete()
         NetworkInterface.objects.bulk_create(
             [NetworkInterface(machine=vm, dirty=False, **row) for row in rows])

@@ -11,9 +11,16 @@ import re
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from synnefo.db.models import NETWORK_TYPES, Backend, BackendNetwork, Network, NetworkInterface
+from synnefo.db.models import (
+    NETWORK_TYPES,
+    Backend,
+    BackendNetwork,
+    Network,
+    NetworkInterface,
+    PendingNic,
+)
 from synnefo.logic import backends as backend_mod
-from synnefo.logic import validation
+from synnefo.logic import outcome, validation
 from synnefo.logic.errors import (
     BadRequest,
     BuildInProgress,
@@ -23,7 +30,14 @@ from synnefo.logic.errors import (
     OverLimit,
     ServiceUnavailable,
 )
-from synnefo.logic.pools import BridgePool, IPPool, MacPrefixPool, PoolError, PoolExhausted
+from synnefo.logic.pools import (
+    BridgePool,
+    IPPool,
+    MacPrefixPool,
+    PoolError,
+    PoolExhausted,
+    PoolNotConfigured,
+)
 from synnefo.logic.servers import get_vm, lock_user, submit_action, validate_server_action
 from synnefo.logic.users import network_limit
 from synnefo.logic.utils import network_name
@@ -81,8 +95,32 @@ def release_resources(network):
         log.warning("Cannot return the resources of network %s: %s", network.id, exc)
 
 
+POOL_NAMES = {MacPrefixPool: "MAC prefix", BridgePool: "bridge"}
+POOL_TYPES = {MacPrefixPool: "mac-prefix", BridgePool: "bridge"}
+
+
+def pool_fault(net_type, exc):
+    """The API fault of a network whose bridge / MAC prefix cannot be had:
+    which pool is missing or full, and what the operator does about it."""
+    pool = BridgePool if net_type == "PRIVATE_PHYSICAL_VLAN" else MacPrefixPool
+    name = POOL_NAMES[pool]
+    if isinstance(exc, PoolNotConfigured):
+        return ServiceUnavailable(
+            "Failed to allocate resources for network: no %s pool is configured "
+            "(the operator creates one with: snf-manage pool-create --type %s)"
+            % (name, POOL_TYPES[pool]))
+    if isinstance(exc, PoolExhausted):
+        return ServiceUnavailable("Failed to allocate resources for network: the %s pool is "
+                                  "exhausted" % name)
+    return ServiceUnavailable("Failed to allocate resources for network: %s pool: %s" % (name, exc))
+
+
 # --- lookups / limits -----------------------------------------------------
 
+def counted_networks(userid):
+    """The networks of ``userid`` that count against the limit: not deleted,
+    and not ERROR (Ganeti never created them)."""
+    return Network.objects.filter(userid=userid, deleted=False).exclude(state="ERROR")
 
 
 def get_network(userid, network_id, for_update=False):
@@ -123,8 +161,9 @@ def _insert_network(name, subnet, gateway, subnet6, gateway6, dhcp, net_type, li
 
 
 def submit_create(network, backends):
-    """Create + connect jobs on every backend; failures are logged (reconciliation
-    finishes the job). Returns ``{backend_id: error or None}``."""
+    """Create + connect jobs on every backend; failures are logged and kept
+    on the BackendNetwork (reconciliation creates what is missing). Returns
+    ``{backend_id: None or the exception}``."""
     results = {}
     for backend in backends:
         try:
@@ -132,7 +171,9 @@ def submit_create(network, backends):
             results[backend.id] = None
         except (GanetiApiError, ServiceUnavailable) as exc:
             log.error("Cannot create network %s on %s: %s", network.id, backend, exc)
-            results[backend.id] = str(exc)
+            BackendNetwork.objects.filter(network=network, backend=backend).update(
+                backendlogmsg=("Create not submitted: %s" % exc)[:1000])
+            results[backend.id] = exc
     return results
 
 
@@ -148,7 +189,7 @@ def create(userid, name, cidr="192.168.1.0/24", cidr6=None, gateway=None, gatewa
     validation.network_name(name)
     with transaction.atomic():
         user = lock_user(userid)
-        if Network.objects.filter(userid=userid, deleted=False).count() >= network_limit(user):
+        if counted_networks(userid).count() >= network_limit(user):
             raise OverLimit("Network count limit exceeded for your account.")
         subnet = validation.ipv4_subnet(cidr)
         validation.ipv4_subnet_size(subnet)
@@ -159,13 +200,27 @@ def create(userid, name, cidr="192.168.1.0/24", cidr6=None, gateway=None, gatewa
             link, mac_prefix = net_resources(net_type)
         except PoolError as exc:
             log.error("Network resources for %s: %s", net_type, exc)
-            raise ServiceUnavailable("Failed to allocate resources for network")
+            raise pool_fault(net_type, exc)
         backends = list(Backend.objects.filter(offline=False).order_by("id"))
+        if not backends:
+            raise ServiceUnavailable("Failed to create network: no backend is online")
         network = _insert_network(name, subnet, gateway, subnet6, gateway6, bool(dhcp), net_type,
                                   link, mac_prefix, False, userid, backends)
-    submit_create(network, backends)
+    results = submit_create(network, backends)
+    if all(isinstance(r, Exception) and not outcome.may_have_reached(r) for r in results.values()):
+        _forget(network)
+        raise ServiceUnavailable("Failed to create network: %s" % next(iter(results.values())))
     network.refresh_from_db()
     return network
+
+
+def _forget(network):
+    """No backend accepted the network: it exists nowhere, so nothing is
+    left behind (rows deleted, bridge / MAC prefix back in their pools)."""
+    with transaction.atomic():
+        locked = Network.objects.select_for_update().get(pk=network.pk)
+        release_resources(locked)
+        locked.delete()
 
 
 def admin_create(name, subnet, gateway=None, subnet6=None, gateway6=None, dhcp=False, public=False,
@@ -204,7 +259,7 @@ def admin_create(name, subnet, gateway=None, subnet6=None, gateway6=None, dhcp=F
         try:
             link, mac_prefix = net_resources(net_type, link, mac_prefix)
         except PoolError as exc:
-            raise ServiceUnavailable("Failed to allocate resources for network: %s" % exc)
+            raise pool_fault(net_type, exc)
         backends = [backend] if public else list(Backend.objects.filter(offline=False).order_by("id"))
         network = _insert_network(name, net, gateway, net6, gateway6, bool(dhcp), net_type, link,
                                   mac_prefix, public, owner or None, backends)
@@ -237,6 +292,9 @@ def destroy(network):
     non-offline backend. Refused while NICs use it."""
     if NetworkInterface.objects.filter(network=network).exists():
         raise NetworkInUse("Machines are connected to network.")
+    if PendingNic.objects.filter(network=network).exists():
+        raise NetworkInUse("A server is being connected to the network; delete it once the "
+                           "connection is done (or has failed).")
     network.action = "DESTROY"
     bnets = list(BackendNetwork.objects.select_related("backend")
                  .filter(network=network, deleted=False, backend__offline=False))
@@ -283,11 +341,21 @@ def connect(userid, network_id, vm_id):
                 raise OverLimit("Network is full")
             pool.save()
         nic = {"ip": ip, "network": network_name(network.id)}
+        pending = PendingNic.objects.create(machine=vm, network=network, kind="CONNECT", ipv4=ip)
 
         def submit(client, name):
             return client.modify_instance(name, nics=[["add", nic]], hotplug=settings.GANETI_USE_HOTPLUG)
 
-        submit_action(vm, None, "CONNECT", submit)  # a RAPI failure rolls the IP back too
+        # A refused request rolls the address and the pending NIC back; one
+        # whose outcome is unknown keeps both for reconciliation.
+        unknown = None
+        try:
+            job_id = submit_action(vm, None, "CONNECT", submit)
+            PendingNic.objects.filter(pk=pending.pk).update(job_id=job_id)
+        except outcome.OutcomeUnknown as exc:
+            unknown = exc
+    if unknown is not None:
+        raise unknown
     return vm
 
 
@@ -315,7 +383,8 @@ def disconnect(userid, network_id, attachment):
             raise BadRequest("NIC %s is not connected to network %s." % (attachment, network.id))
         if nic.dirty:
             raise BuildInProgress("Machine is busy.")
-        NetworkInterface.objects.filter(machine=vm).update(dirty=True)
+        # Only this NIC is changing (a failed removal cleans it again).
+        NetworkInterface.objects.filter(pk=nic.pk).update(dirty=True)
 
         def submit(client, name):
             return client.modify_instance(name, nics=[["remove", index, {}]],

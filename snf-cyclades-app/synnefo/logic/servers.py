@@ -24,11 +24,12 @@ from synnefo.db.models import (
     Flavor,
     Image,
     Network,
+    PendingNic,
     User,
     VirtualMachine,
     VirtualMachineMetadata,
 )
-from synnefo.logic import allocators, validation
+from synnefo.logic import allocators, outcome, validation
 from synnefo.logic.backends import get_rapi_client
 from synnefo.logic.console import get_console_client
 from synnefo.logic.errors import (
@@ -222,6 +223,10 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
             imageid=str(image_id), flavor=flavor, operstate="BUILD", action="CREATE", task="BUILD")
         for key, value in metadata.items():
             VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
+        # The address is the server's from now on, until Ganeti reports the
+        # NIC or the create fails (callbacks.abandon_pending_nics).
+        PendingNic.objects.create(machine=vm, network=network, kind="CREATE",
+                                  ipv4=None if ip == "pool" else ip)
 
     # The row is committed; now lock it while the job is submitted and its id
     # stored, so the dispatcher handles the job's first messages only after
@@ -237,9 +242,15 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
         locked = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
         if hold_lock:
             job_id, failure = _try_submit_create(submit, savepoint=True)
+        if failure is not None and outcome.may_have_reached(failure):
+            job_id = outcome.find_job(get_rapi_client(backend), instance_name(vm.id),
+                                      "OP_INSTANCE_CREATE")
+            if job_id is None:
+                _keep_unknown_create(locked, failure)
+            failure = None  # Ganeti may be creating it: keep BUILD and the address
         if failure is not None:  # the VM must not stay in BUILD
             _undo_create(locked, network.id, ip, backend.id if charged else None, size, failure)
-        else:
+        elif job_id is not None:
             _record_create_job(locked, job_id)
     if isinstance(failure, SUBMIT_ERRORS):
         raise ServiceUnavailable("Failed to create server: %s" % failure) from failure
@@ -278,6 +289,22 @@ def _record_create_job(locked, job_id):
             locked.task_job_id = job_id
         fields += ["task", "task_job_id"]
     locked.save(update_fields=fields)
+    PendingNic.objects.filter(machine=locked, kind="CREATE", job_id=None).update(job_id=job_id)
+
+
+def _keep_unknown_create(locked, exc):
+    """The create request may have reached Ganeti but its job is not in the
+    job list: the server stays in BUILD with its address (no job to wait
+    for) and says why; reconciliation finds the instance or declares the
+    server gone."""
+    from synnefo.db.models import VirtualMachineDiagnostic
+
+    log.warning("Create of %s: outcome unknown (%s); left to reconciliation",
+                instance_name(locked.id), exc)
+    locked.backendlogmsg = outcome.describe(exc)[:1000]
+    locked.save(update_fields=["backendlogmsg", "updated"])
+    VirtualMachineDiagnostic.objects.create(machine=locked, level="WARNING", source="create-submit",
+                                            message=outcome.describe(exc)[:255], details=str(exc))
 
 
 def _submit_create(vm, backend, network, ip, flavor, image, password, personality):
@@ -308,11 +335,17 @@ def _undo_create(locked, network_id, ip, backend_id, size, exc):
         if backend_id is not None:
             allocators.uncharge(backend_id, size)
         release_ip(network_id, ip)
+        PendingNic.objects.filter(machine=locked).delete()
 
 
 # --- actions ------------------------------------------------------------
 
 ACTION_TASKS = {"START": "START", "STOP": "STOP", "REBOOT": "REBOOT", "DESTROY": "DESTROY"}
+# The Ganeti opcode of each task's job (to find it when the answer was lost).
+TASK_OPCODES = {"START": "OP_INSTANCE_STARTUP", "STOP": "OP_INSTANCE_SHUTDOWN",
+                "REBOOT": "OP_INSTANCE_REBOOT", "DESTROY": "OP_INSTANCE_REMOVE",
+                "CONNECT": "OP_INSTANCE_SET_PARAMS", "DISCONNECT": "OP_INSTANCE_SET_PARAMS",
+                "FIREWALL": "OP_INSTANCE_SET_PARAMS"}
 
 
 def validate_server_action(vm, action):
@@ -344,13 +377,21 @@ def submit_action(vm, action, task, submit):
     """With ``vm`` locked: record action + task, submit, store the job id.
 
     ``submit(client, instance_name)`` returns the job id. A RAPI failure
-    becomes ``ServiceUnavailable``; the caller's transaction rolls back."""
+    becomes ``ServiceUnavailable``; the caller's transaction rolls back. When
+    the request may have reached Ganeti (the answer was lost), its job is
+    looked up in the job list; not found, ``outcome.OutcomeUnknown``."""
     client = get_rapi_client(vm.backend)
+    name = instance_name(vm.id)
     try:
-        job_id = submit(client, instance_name(vm.id))
+        job_id = submit(client, name)
     except GanetiApiError as exc:
-        log.error("%s of %s failed: %s", action or task, instance_name(vm.id), exc)
-        raise ServiceUnavailable("Ganeti refused the request: %s" % exc)
+        log.error("%s of %s failed: %s", action or task, name, exc)
+        if not outcome.may_have_reached(exc):
+            raise ServiceUnavailable("Ganeti refused the request: %s" % exc)
+        job_id = outcome.find_job(client, name, TASK_OPCODES[task], after=vm.backendjobid)
+        if job_id is None:
+            raise outcome.OutcomeUnknown(outcome.describe(exc))
+        log.info("%s of %s: found its job %s in Ganeti's job list", task, name, job_id)
     if action is not None:
         vm.action = action
         for field, value in JOB_FIELDS_CLEARED.items():
@@ -436,8 +477,14 @@ def set_firewall_profile(userid, vm_id, profile):
     tags = firewall_tags()
 
     def submit(client, name):
-        client.delete_instance_tags(name, list(tags.values()))
-        client.add_instance_tags(name, [tags[profile]])
+        # Ganeti fails the whole removal when one tag is not on the instance
+        # (samples README): remove only the firewall tags it carries.
+        carried = set(client.get_instance_tags(name) or [])
+        others = [tag for tag in tags.values() if tag in carried and tag != tags[profile]]
+        if others:
+            client.delete_instance_tags(name, others)
+        if tags[profile] not in carried:
+            client.add_instance_tags(name, [tags[profile]])
         # A no-op modify so the instance-modify hook reports the new profile.
         os_name = settings.GANETI_CREATEINSTANCE_KWARGS.get("os", "snf-image+default")
         return client.modify_instance(name, os_name=os_name)

@@ -37,13 +37,18 @@ class Effect(NamedTuple):
     their pools, delete the NICs, ``deleted=True``; BackendNetwork ->
     ``deleted=True``;
     ``keep_error``: a failed creation: keep Ganeti's error message for the
-    operator (a diagnostic row besides ``backendlogmsg``).
+    operator (a diagnostic row besides ``backendlogmsg``);
+    ``abandon_nics``: the NICs the job was to add or remove will never be
+    reported: the addresses taken for its pending NICs go back to their pools
+    (:func:`abandoned_pending_nics` says which) and the NICs marked dirty for
+    it are clean again.
     """
 
     operstate: str | None = None
     advance_time: bool = False
     destroy: bool = False
     keep_error: bool = False
+    abandon_nics: bool = False
 
 
 NO_EFFECT = Effect()
@@ -52,8 +57,10 @@ NO_EFFECT = Effect()
 # specific current operstate win over ANY rows. Missing rows: bookkeeping only.
 VM_TRANSITIONS = {
     ("OP_INSTANCE_CREATE", "success", ANY): Effect("STARTED", advance_time=True),
-    ("OP_INSTANCE_CREATE", "error", ANY): Effect("ERROR", advance_time=True, keep_error=True),
-    ("OP_INSTANCE_CREATE", "canceled", ANY): Effect("ERROR", advance_time=True, keep_error=True),
+    ("OP_INSTANCE_CREATE", "error", ANY): Effect("ERROR", advance_time=True, keep_error=True,
+                                                 abandon_nics=True),
+    ("OP_INSTANCE_CREATE", "canceled", ANY): Effect("ERROR", advance_time=True, keep_error=True,
+                                                    abandon_nics=True),
     ("OP_INSTANCE_STARTUP", "success", ANY): Effect("STARTED", advance_time=True),
     ("OP_INSTANCE_SHUTDOWN", "success", ANY): Effect("STOPPED", advance_time=True),
     ("OP_INSTANCE_REBOOT", "success", ANY): Effect("STARTED", advance_time=True),
@@ -62,6 +69,13 @@ VM_TRANSITIONS = {
     # "fails" but the server is gone. 0.14.6 asks Ganeti first; reconciliation
     # covers the other failed removals.
     ("OP_INSTANCE_REMOVE", "error", "ERROR"): Effect("DESTROYED", advance_time=True, destroy=True),
+    # A refused NIC add / remove (connect, disconnect) or firewall refresh:
+    # the NICs stay as they were; the address of a connect goes back and
+    # Ganeti's reason is kept on the server (issue 10 item 6).
+    ("OP_INSTANCE_SET_PARAMS", "error", ANY): Effect(None, advance_time=True, keep_error=True,
+                                                     abandon_nics=True),
+    ("OP_INSTANCE_SET_PARAMS", "canceled", ANY): Effect(None, advance_time=True, keep_error=True,
+                                                        abandon_nics=True),
 }
 
 NETWORK_TRANSITIONS = {
@@ -69,6 +83,10 @@ NETWORK_TRANSITIONS = {
     ("OP_NETWORK_ADD", "error", ANY): Effect("ERROR", advance_time=True, keep_error=True),
     ("OP_NETWORK_ADD", "canceled", ANY): Effect("ERROR", advance_time=True, keep_error=True),
     ("OP_NETWORK_CONNECT", "success", ANY): Effect("ACTIVE", advance_time=True),
+    # A network Ganeti would not create (or whose connect depended on a
+    # failed create) is ERROR, never PENDING for good.
+    ("OP_NETWORK_CONNECT", "error", "PENDING"): Effect("ERROR", advance_time=True, keep_error=True),
+    ("OP_NETWORK_CONNECT", "canceled", "PENDING"): Effect("ERROR", advance_time=True, keep_error=True),
     ("OP_NETWORK_DISCONNECT", "success", ANY): Effect("PENDING", advance_time=True),
     ("OP_NETWORK_REMOVE", "success", ANY): Effect("DELETED", advance_time=True, destroy=True),
     ("OP_NETWORK_REMOVE", "error", "ERROR"): Effect("DELETED", advance_time=True, destroy=True),
@@ -99,6 +117,47 @@ def vm_effect(opcode, status, current_operstate):
 def network_effect(opcode, status, current_operstate):
     """The :class:`Effect` of a network-status event on a BackendNetwork."""
     return _lookup(NETWORK_TRANSITIONS, opcode, status, current_operstate)
+
+
+# --- pending NICs (addresses taken for a job) -------------------------------
+
+PENDING_NIC_OPCODES = {"OP_INSTANCE_CREATE": "CREATE", "OP_INSTANCE_SET_PARAMS": "CONNECT"}
+
+
+def abandoned_pending_nics(pending, opcode, job_id):
+    """Of ``pending`` (objects with ``kind`` and ``job_id``) those whose NIC
+    the failed or canceled job ``job_id`` of ``opcode`` was to add.
+
+    The create's NIC goes also when its job id was never recorded (the
+    dispatcher saw the job end before the API stored the id): a server has
+    one create. A connect whose job id is unknown (its submission may or may
+    not have reached Ganeti) is left to reconciliation.
+    """
+    kind = PENDING_NIC_OPCODES.get(opcode)
+    return [p for p in pending if p.kind == kind
+            and (p.job_id == job_id or (kind == "CREATE" and p.job_id is None))]
+
+
+def reported_pending_nics(pending, reported, known_macs):
+    """Of ``pending`` (objects with ``network_id`` and ``ipv4``) those that
+    Ganeti now reports: ``reported`` is the new NIC set as
+    ``(network_id, ipv4, mac)`` triples, ``known_macs`` the MACs of the NICs
+    the DB had before. A pending NIC with an address is reported when a NIC
+    of its network has that address; one without, when a NIC of its network
+    with a MAC the DB did not know appears. Each reported NIC ends at most
+    one pending NIC."""
+    unused = list(reported)
+    done = []
+    for item in pending:
+        for nic in unused:
+            network_id, ipv4, mac = nic
+            if network_id != item.network_id:
+                continue
+            if item.ipv4 and ipv4 == item.ipv4 or not item.ipv4 and mac not in known_macs:
+                unused.remove(nic)
+                done.append(item)
+                break
+    return done
 
 
 # --- event time and the ordering guard ------------------------------------

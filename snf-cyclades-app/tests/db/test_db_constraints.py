@@ -23,6 +23,7 @@ from synnefo.db.models import (
     MacPrefixPoolTable,
     Network,
     NetworkInterface,
+    PendingNic,
     User,
     VirtualMachine,
     VirtualMachineDiagnostic,
@@ -50,6 +51,7 @@ def w(db):
                                  mac_prefix="aa:00:1", type="PRIVATE_MAC_FILTERED")
     bnet = BackendNetwork.objects.create(network=net, backend=backend, mac_prefix="aa:00:1")
     nic = NetworkInterface.objects.create(machine=vm, network=net, index=0, mac="aa:00:10:00:00:01")
+    pending = PendingNic.objects.create(machine=vm, network=net, kind="CONNECT", ipv4="10.0.0.5")
     bridges = BridgePoolTable.objects.create(size=10, base="prv")
     macs = MacPrefixPoolTable.objects.create(size=10, base="aa:00:0")
     ips = IPPoolTable.objects.create(size=256, base="10.0.0.0/24", network=net)
@@ -135,6 +137,10 @@ CHECKS = {
     "nic_index_not_negative": lambda w: update(w["nic"], index=-1),
     "nic_mac_format": lambda w: update(w["nic"], mac="AA-00-10-00-00-01"),
     "nic_firewall_profile_valid": lambda w: update(w["nic"], firewall_profile="OPEN"),
+    # PendingNic: one address of a network is pending for one NIC only
+    "pendingnic_kind_valid": lambda w: update(w["pending"], kind="ATTACH"),
+    "pendingnic_unique_ipv4": lambda w: insert(PendingNic, machine=w["vm"], network=w["net"],
+                                               kind="CREATE", ipv4="10.0.0.5"),
     # Pools
     "bridgepool_size_positive": lambda w: update(w["bridges"], size=0),
     "macprefixpool_size_positive": lambda w: update(w["macs"], size=-5),
@@ -163,6 +169,8 @@ FOREIGN_KEYS = {
     "BackendNetwork.backend": lambda w: update(w["bnet"], backend_id=MISSING_ID),
     "NetworkInterface.machine": lambda w: update(w["nic"], machine_id=MISSING_ID),
     "NetworkInterface.network": lambda w: update(w["nic"], network_id=MISSING_ID),
+    "PendingNic.machine": lambda w: update(w["pending"], machine_id=MISSING_ID),
+    "PendingNic.network": lambda w: update(w["pending"], network_id=MISSING_ID),
     "IPPoolTable.network_fk": lambda w: update(w["ips"], network_id=MISSING_ID),
 }
 

@@ -13,6 +13,8 @@ class FakeRapi:
         self.calls = []
         self.jobs = itertools.count(100)
         self.fail = {}  # method name -> exception to raise
+        self.tags = {}  # instance name -> tags
+        self.job_list = []  # what get_jobs(bulk=True) answers (or a function answering it)
         self.nodes = [{"name": "node1", "vm_capable": True, "drained": False, "offline": False,
                        "cnodes": 2, "mfree": 8000, "mtotal": 16000, "dfree": 500000,
                        "dtotal": 1000000, "pinst_cnt": 2, "ctotal": 8}]
@@ -78,11 +80,25 @@ class FakeRapi:
     def modify_instance(self, name, **body):
         return self._job("modify_instance", name, **body)
 
+    def get_instance_tags(self, name):
+        self._call("get_instance_tags", name)
+        return list(self.tags.get(name, []))
+
     def add_instance_tags(self, name, tags):
+        self.tags.setdefault(name, [])
+        self.tags[name] += [t for t in tags if t not in self.tags[name]]
         return self._job("add_instance_tags", name, tags)
 
     def delete_instance_tags(self, name, tags):
+        missing = [t for t in tags if t not in self.tags.get(name, [])]
+        if missing:  # like Ganeti: all or nothing (the job fails; here the call)
+            raise GanetiApiError("Tag(s) %s not found" % ", ".join(missing), 400)
+        self.tags[name] = [t for t in self.tags[name] if t not in tags]
         return self._job("delete_instance_tags", name, tags)
+
+    def get_jobs(self, bulk=False):
+        self._call("get_jobs", bulk=bulk)
+        return list(self.job_list() if callable(self.job_list) else self.job_list)
 
     def create_network(self, **body):
         return self._job("create_network", **body)

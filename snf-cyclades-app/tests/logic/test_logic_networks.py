@@ -150,7 +150,9 @@ def test_disconnect(world, rapi, macpool):
         networks.disconnect("alice", other.id, "nic-%d-1" % vm.id)
     networks.disconnect("alice", net.id, "nic-%d-1" % vm.id)
     assert rapi.last("modify_instance")[2] == {"nics": [["remove", 1, {}]], "hotplug": False}
-    assert all(n.dirty for n in NetworkInterface.objects.filter(machine=vm))
+    # only the NIC being removed is busy (issue 11 item 5)
+    assert [(n.index, n.dirty) for n in NetworkInterface.objects.filter(machine=vm)] == [
+        (0, False), (1, True)]
     vm.refresh_from_db()
     assert vm.task == "DISCONNECT"
     VirtualMachine.objects.filter(pk=vm.pk).update(task=None)
@@ -189,3 +191,79 @@ def test_delete_without_backends_marks_deleted_and_releases(world, rapi, macpool
     assert net.deleted and net.state == "DELETED"
     with transaction.atomic():
         assert MacPrefixPool.locked().is_available(net.mac_prefix)
+
+
+def test_create_no_backend_accepted_leaves_nothing(world, rapi, macpool):
+    from synnefo.logic.pools import MacPrefixPool
+    rapi.fail["create_network"] = rapi_error("OpPrereqError: bad subnet", 400)
+    with pytest.raises(errors.ServiceUnavailable, match="bad subnet"):
+        networks.create("alice", "net", "10.0.0.0/24")
+    assert not Network.objects.filter(public=False).exists()
+    assert not BackendNetwork.objects.filter(network__public=False).exists()
+    with transaction.atomic():
+        assert MacPrefixPool.locked().is_available("aa:00:1")  # the prefix is back
+    # a lost answer is not a refusal: the network may exist in Ganeti, so it stays
+    from synnefo.rapi.errors import GanetiConnectionError
+    rapi.fail["create_network"] = GanetiConnectionError("timed out", timed_out=True,
+                                                        may_have_reached=True)
+    net = networks.create("alice", "net", "10.0.0.0/24")
+    assert net.state == "PENDING"
+    assert "timed out" in BackendNetwork.objects.get(network=net).backendlogmsg
+
+
+def test_create_without_online_backend(world, rapi, macpool):
+    world["backend"].offline = True
+    world["backend"].save()
+    with pytest.raises(errors.ServiceUnavailable, match="no backend"):
+        networks.create("alice", "net", "10.0.0.0/24")
+    assert not Network.objects.filter(public=False).exists()
+
+
+@pytest.mark.parametrize("net_type,pool_type", [("PRIVATE_MAC_FILTERED", "mac-prefix"),
+                                                ("PRIVATE_PHYSICAL_VLAN", "bridge")])
+def test_missing_pool_is_named(world, rapi, net_type, pool_type):
+    with pytest.raises(errors.ServiceUnavailable) as info:
+        networks.create("alice", "net", "10.0.0.0/24", net_type=net_type)
+    assert "no %s pool is configured" % ("MAC prefix" if pool_type == "mac-prefix" else "bridge") \
+        in info.value.message
+    assert "snf-manage pool-create --type %s" % pool_type in info.value.message
+    assert not Network.objects.filter(public=False).exists()
+
+
+def test_failed_create_is_error_deletable_and_not_counted(world, rapi, macpool, settings):
+    from dispatcher_helpers import network_msg
+    from synnefo.logic import callbacks
+    world["user"].max_networks = 1
+    world["user"].save()
+    net = networks.create("alice", "net", "10.0.0.0/24")
+    create_job = BackendNetwork.objects.get(network=net).backendjobid
+    callbacks.handle(network_msg(net.id, "OP_NETWORK_ADD", "error", create_job, 5,
+                                 logmsg="OpPrereqError: prefix in use"))
+    callbacks.handle(network_msg(net.id, "OP_NETWORK_CONNECT", "error", create_job + 1, 6,
+                                 logmsg="Dependency job failed"))
+    net.refresh_from_db()
+    assert net.state == "ERROR"
+    # not counted against the limit: the user can create another one
+    networks.create("alice", "other", "10.0.1.0/24")
+    # and it can be deleted: Ganeti's removal of a network it never had fails,
+    # which ends the ERROR network
+    networks.delete("alice", net.id)
+    delete_job = rapi.last("delete_network")
+    callbacks.handle(network_msg(net.id, "OP_NETWORK_REMOVE", "error", 900, 7,
+                                 logmsg="Network not found"))
+    net.refresh_from_db()
+    assert (net.state, net.deleted) == ("DELETED", True)
+    assert delete_job[1] == ("snf-net-%d" % net.id,)
+
+
+def test_connect_failure_marks_pending_network_error(world, rapi, macpool):
+    from dispatcher_helpers import network_msg
+    from synnefo.logic import callbacks
+    net = networks.create("alice", "net", "10.0.0.0/24")
+    job = BackendNetwork.objects.get(network=net).backendjobid
+    callbacks.handle(network_msg(net.id, "OP_NETWORK_ADD", "success", job, 5))
+    callbacks.handle(network_msg(net.id, "OP_NETWORK_CONNECT", "error", job + 1, 6,
+                                 logmsg="link br9 missing"))
+    net.refresh_from_db()
+    bnet = BackendNetwork.objects.get(network=net)
+    assert (net.state, bnet.operstate, bnet.backendlogmsg) == ("ERROR", "ERROR", "link br9 missing")

@@ -272,14 +272,32 @@ def test_other_users_vm_not_found(world, rapi):
 
 def test_firewall_profile(world, rapi, settings):
     vm = make_vm(world)
+    name = "snf-%d" % vm.id
+    rapi.tags[name] = ["other:tag", "synnefo:network:0:protected"]
     servers.set_firewall_profile("alice", vm.id, "PROTECTED")
-    assert rapi.names() == ["delete_instance_tags", "add_instance_tags", "modify_instance"]
+    # only the firewall tags the instance carries are removed (Ganeti fails
+    # the whole removal for one missing tag)
+    assert rapi.names() == ["get_instance_tags", "delete_instance_tags", "add_instance_tags",
+                            "modify_instance"]
+    assert rapi.last("delete_instance_tags")[1][1] == ["synnefo:network:0:protected"]
     assert rapi.last("add_instance_tags")[1][1] == ["synnefo:network:0:limited"]
-    assert set(rapi.last("delete_instance_tags")[1][1]) == {
-        "synnefo:network:0:protected", "synnefo:network:0:unprotected", "synnefo:network:0:limited"}
     assert rapi.last("modify_instance")[2] == {"os_name": "snf-image+default"}
     vm.refresh_from_db()
     assert vm.task == "FIREWALL" and vm.task_job_id == 102
+
+
+@pytest.mark.parametrize("profiles", [["ENABLED", "DISABLED", "PROTECTED", "ENABLED"],
+                                      ["PROTECTED", "PROTECTED", "DISABLED", "DISABLED"],
+                                      ["DISABLED", "ENABLED", "PROTECTED", "DISABLED", "ENABLED"]])
+def test_firewall_profile_any_number_of_times_leaves_one_tag(world, rapi, profiles):
+    vm = make_vm(world)
+    name = "snf-%d" % vm.id
+    wanted = {"ENABLED": "synnefo:network:0:protected", "DISABLED": "synnefo:network:0:unprotected",
+              "PROTECTED": "synnefo:network:0:limited"}
+    for profile in profiles:
+        servers.set_firewall_profile("alice", vm.id, profile)
+        VirtualMachine.objects.filter(pk=vm.pk).update(task=None, task_job_id=None)  # job ended
+        assert [t for t in rapi.tags[name] if t.startswith("synnefo:network:")] == [wanted[profile]]
     with pytest.raises(errors.BadRequest):
         servers.set_firewall_profile("alice", vm.id, "WIDE_OPEN")
 

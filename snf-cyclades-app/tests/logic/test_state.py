@@ -17,7 +17,9 @@ NET_OPCODES = ["OP_NETWORK_ADD", "OP_NETWORK_CONNECT", "OP_NETWORK_DISCONNECT",
 NET_STATES = ["PENDING", "ACTIVE", "DELETED", "ERROR"]
 
 DESTROY = Effect("DESTROYED", advance_time=True, destroy=True)
-FAILED_CREATE = Effect("ERROR", advance_time=True, keep_error=True)
+FAILED_CREATE = Effect("ERROR", advance_time=True, keep_error=True, abandon_nics=True)
+# a refused NIC add/remove: Ganeti's reason kept, the connect's address given back
+FAILED_MODIFY = Effect(None, advance_time=True, keep_error=True, abandon_nics=True)
 
 
 def expected_vm(opcode, status, current):
@@ -30,6 +32,8 @@ def expected_vm(opcode, status, current):
                 "OP_INSTANCE_REMOVE": DESTROY}.get(opcode, Effect())
     if opcode == "OP_INSTANCE_CREATE" and status in ("error", "canceled"):
         return FAILED_CREATE
+    if opcode == "OP_INSTANCE_SET_PARAMS" and status in ("error", "canceled"):
+        return FAILED_MODIFY
     if opcode == "OP_INSTANCE_REMOVE" and status == "error" and current == "ERROR":
         return DESTROY
     return Effect()
@@ -44,6 +48,8 @@ def expected_net(opcode, status, current):
                 "OP_NETWORK_SET_PARAMS": Effect(None, True)}.get(opcode, Effect())
     if opcode == "OP_NETWORK_ADD" and status in ("error", "canceled"):
         return Effect("ERROR", True, keep_error=True)
+    if opcode == "OP_NETWORK_CONNECT" and status in ("error", "canceled") and current == "PENDING":
+        return Effect("ERROR", True, keep_error=True)  # never PENDING for good
     if opcode == "OP_NETWORK_REMOVE" and status == "error" and current == "ERROR":
         return Effect("DELETED", True, destroy=True)
     return Effect()
@@ -239,3 +245,36 @@ def test_firewall_profiles():
         GANETI_FIREWALL_PROTECTED_TAG = "synnefo:network:0:limited"
     assert state.firewall_profiles(S) == {"protected": "ENABLED", "unprotected": "DISABLED",
                                           "limited": "PROTECTED"}
+
+
+# --- pending NICs ------------------------------------------------------------
+
+def _pending(kind="CONNECT", job_id=None, network_id=1, ipv4=None):
+    from types import SimpleNamespace
+    return SimpleNamespace(kind=kind, job_id=job_id, network_id=network_id, ipv4=ipv4)
+
+
+def test_abandoned_pending_nics_by_job():
+    create, create_unknown = _pending("CREATE", 7), _pending("CREATE", None)
+    connect, other, unknown = _pending("CONNECT", 9), _pending("CONNECT", 10), _pending("CONNECT", None)
+    pending = [create, create_unknown, connect, other, unknown]
+    assert state.abandoned_pending_nics(pending, "OP_INSTANCE_CREATE", 7) == [create, create_unknown]
+    assert state.abandoned_pending_nics(pending, "OP_INSTANCE_SET_PARAMS", 9) == [connect]
+    # a connect whose job is unknown is reconciliation's, never guessed
+    assert state.abandoned_pending_nics([unknown], "OP_INSTANCE_SET_PARAMS", 11) == []
+    assert state.abandoned_pending_nics(pending, "OP_INSTANCE_STARTUP", 9) == []
+
+
+def test_reported_pending_nics_match_address_or_new_mac():
+    with_ip = _pending(network_id=1, ipv4="10.0.0.2")
+    no_ip = _pending(network_id=2)
+    elsewhere = _pending(network_id=3, ipv4="10.0.3.2")
+    reported = [(1, "10.0.0.2", "aa:00:00:00:00:01"), (2, None, "aa:00:00:00:00:02"),
+                (3, "10.0.3.9", "aa:00:00:00:00:03")]
+    done = state.reported_pending_nics([with_ip, no_ip, elsewhere], reported, set())
+    assert done == [with_ip, no_ip]
+    # a NIC the DB already knew does not end a pending NIC without address
+    assert state.reported_pending_nics([no_ip], reported, {"aa:00:00:00:00:02"}) == []
+    # one reported NIC ends one pending NIC
+    assert state.reported_pending_nics([_pending(network_id=2), _pending(network_id=2)],
+                                       reported, set()) == [no_ip]

@@ -8,7 +8,9 @@ operator's ``snf-manage``) shares. It
 1. writes the settings (once: generated secrets are kept across runs),
 2. migrates the database and loads flavors, images and a demo user,
 3. starts the Ganeti simulator and registers it as a backend with a public
-   network,
+   network, and creates the bridge and MAC-prefix pools that private
+   networks take their link and MAC prefix from (on a real cluster, also
+   the bridges those name, on the node),
 4. starts ``snf-ganeti-eventd``, two ``snf-dispatcher`` and the API
    (gunicorn) on 127.0.0.1:8000,
 5. prints the API endpoint and the demo token and writes
@@ -48,6 +50,10 @@ HOOK_NAME = "snf-ganeti-hook"
 SIM_PUBLIC_SUBNET = ("10.0.0.0/24", "10.0.0.1")
 # A real cluster's public network: a documentation range, never routed anywhere.
 REAL_PUBLIC_SUBNET = ("203.0.113.0/24", "203.0.113.1")
+# Pools of private networks: bridges prv1..prv20 (PRIVATE_PHYSICAL_VLAN) and
+# MAC prefixes from aa:00:1 (PRIVATE_MAC_FILTERED; aa:00:0 is the public one).
+BRIDGE_POOL = ("prv", 20)
+MAC_PREFIX_POOL = ("aa:00:0", 4096)
 
 
 class QuickstartError(Exception):
@@ -171,6 +177,8 @@ GANETI_HOOK_NODE_NAME = {self.node!r}
         return f'''# A real Ganeti cluster (ci/real-ganeti.sh): fake hypervisor, one node.
 GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
                                 "wait_for_sync": False, "pnode": {self.node!r}}}
+# A bridge ci/real-ganeti.sh made on the node.
+PRIVATE_MAC_FILTERED_BRIDGE = {self.cluster.get("private_bridge") or "br0"!r}
 '''
 
     def write_hooks(self, hooks_dir):
@@ -345,6 +353,47 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         self.manage("backend-update-status", "--older-than", "0")
         self.backend_id = backend_id
 
+    def create_private_network_pools(self):
+        """The bridge and MAC-prefix pools (once); on a real cluster, every
+        bridge the pool and the settings name, on the node."""
+        existing = {p.get("type") for p in self._manage_json("pool-list")}
+        base, size = BRIDGE_POOL
+        if self.real:
+            base = self.cluster.get("bridge_pool_base") or base
+            size = int(self.cluster.get("bridge_pool_size") or size)
+        if "bridge" not in existing:
+            self.manage("pool-create", "--type", "bridge", "--base", base, "--size", str(size))
+        if "mac-prefix" not in existing:
+            self.manage("pool-create", "--type", "mac-prefix", "--base", MAC_PREFIX_POOL[0],
+                        "--size", str(MAC_PREFIX_POOL[1]))
+        if self.real:
+            self._make_node_links()
+
+    def _make_node_links(self):
+        from synnefo.settings.loader import load_settings
+
+        conf = load_settings({}, self.settings_dir)
+        wanted = {conf["PRIVATE_MAC_FILTERED_BRIDGE"]}
+        if "CUSTOM_BRIDGED" in conf["ENABLED_NETWORKS"]:
+            wanted.add(conf["CUSTOM_BRIDGED_BRIDGE"])
+        for pool in self._manage_json("pool-list"):
+            if pool.get("type") == "bridge":
+                wanted.update("%s%d" % (pool["base"], i) for i in range(1, int(pool["size"]) + 1))
+        missing = sorted(wanted - set(self.cluster.get("links") or ()))
+        ns = self.cluster.get("ns")
+        if missing and not ns:
+            raise QuickstartError("the Ganeti state file names no namespace (SNF_GANETI_NS) to create "
+                                  f"{' '.join(missing)} in: run `ci/real-ganeti.sh up` again")
+        for name in missing:
+            for cmd in (["ip", "netns", "exec", ns, "ip", "link", "add", name, "type", "bridge"],
+                        ["ip", "netns", "exec", ns, "ip", "link", "set", name, "up"]):
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode != 0 and "File exists" not in proc.stderr:
+                    raise QuickstartError(f"cannot create bridge {name} on the Ganeti node "
+                                          f"(namespace {ns}): {proc.stderr.strip()}")
+        if missing:
+            self.log(f"created on the Ganeti node: {' '.join(missing)}")
+
     def start_update_path(self):
         self.spawn("eventd", [os.path.join(self.bin, "snf-ganeti-eventd"), "--foreground",
                               "--queue-dir", self.cluster["queue_dir"],
@@ -375,6 +424,7 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         self.prepare_database()
         self.start_cluster()
         self.register_backend()
+        self.create_private_network_pools()
         self.start_update_path()
         self.start_api()
         self.info["settings_dir"] = self.settings_dir

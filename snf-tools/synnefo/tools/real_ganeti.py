@@ -21,6 +21,11 @@ _KEYS = {"cluster_name": "SNF_GANETI_CLUSTER", "user": "SNF_GANETI_RAPI_USER",
          "read_user": "SNF_GANETI_RAPI_READ_USER", "read_password": "SNF_GANETI_RAPI_READ_PASSWORD"}
 
 
+_OPTIONAL_KEYS = {"ns": "SNF_GANETI_NS", "private_bridge": "SNF_GANETI_PRIVATE_BRIDGE",
+                  "bridge_pool_base": "SNF_GANETI_BRIDGE_POOL_BASE",
+                  "bridge_pool_size": "SNF_GANETI_BRIDGE_POOL_SIZE"}
+
+
 class StateError(Exception):
     """No usable state file, or no cluster answering behind it."""
 
@@ -39,6 +44,10 @@ def read_state(path=DEFAULT_STATE_FILE):
         cluster["port"] = int(values["SNF_GANETI_RAPI_PORT"])
     except (KeyError, ValueError) as exc:
         raise StateError(f"{path} is not a state file of ci/real-ganeti.sh: bad or missing {exc}") from None
+    # What private networks need on the node (older state files lack it).
+    for key, name in _OPTIONAL_KEYS.items():
+        cluster[key] = values.get(name)
+    cluster["links"] = [link for link in (values.get("SNF_GANETI_LINKS") or "").split(",") if link]
     cluster["url"] = "https://%s:%s" % (cluster["cluster_name"], cluster["port"])
     cluster["real"] = True
     return cluster

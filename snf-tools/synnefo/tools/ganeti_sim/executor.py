@@ -24,6 +24,9 @@ DISK_TEMPLATES = ("diskless", "plain", "file", "sharedfile", "ext", "rbd", "bloc
 
 class Operation:
     hooks_path = None
+    # Ganeti describes some objects in both hook phases as they are after the
+    # op (instance-modify: the NIC list after the change, samples README).
+    hooks_env_after_change = False
 
     def __init__(self, cluster, op_input, log):
         self.cluster = cluster
@@ -311,6 +314,7 @@ class InstanceReboot(Operation):
 
 class InstanceSetParams(Operation):
     hooks_path = "instance-modify"
+    hooks_env_after_change = True
 
     def check(self):
         self._plan(dry=True)

@@ -2,7 +2,9 @@
 
 The environment mirrors what Ganeti 3.0 gives (see the captured samples):
 general ``GANETI_*`` variables, the object's variables as they were before
-the op and again, prefixed ``GANETI_POST_``, as they are after it. Unlike
+the op and again, prefixed ``GANETI_POST_``, as they are after it; for
+instance-modify both sets describe the instance after the change (Ganeti
+builds its env from the planned NIC list in both phases). Unlike
 Ganeti the hooks inherit the simulator's own environment (minus any
 ``GANETI_*``), so that tools find their settings.
 """

@@ -350,6 +350,8 @@ class JobQueue:
             # An added object has no "before" and a removed one no "after":
             # like Ganeti, both phases then describe the object we know.
             before, after = before or after, after or before
+            if op.hooks_env_after_change:
+                before = after
         except OpError as exc:
             self._end(job, "error", exc.result())
             return
