@@ -66,7 +66,7 @@ def test_start_on_build_server_is_build_in_progress(api_world, vm):
     ({"reboot": {"type": "GENTLE"}}, "Malformed Request."),
     ({"reboot": {}}, "Malformed Request."),
     ({"shutdown": {"force": True}}, "Malformed request"),
-    ({"console": {"type": "spice"}}, 'Type can only be "vnc".'),
+    ({"console": {"type": "spice"}}, 'Type can only be "vnc", "vnc-ws" or "vnc-wss".'),
     ({"firewallProfile": {"profile": "OPEN"}}, "Unsupported firewall profile"),
     ({"explode": {}}, "Unknown action"),
 ])
@@ -103,7 +103,8 @@ def test_action_body_must_be_json(api_world, vm):
     assert fault_of(response, "badRequest", 400) == "Unsupported Content-Type."
 
 
-def test_console(api_world, vm):
+def test_console(api_world, vm, settings):
+    settings.CONSOLE_BACKEND = "direct"
     response = action(api_world, vm, {"console": {"type": "vnc"}})
     assert response.status_code == 200
     console = json.loads(response.content)["console"]
