@@ -64,7 +64,7 @@ class ServerCase(Case):
                 server_id, "ACTIVE", o.build_fail, progress=self.server_progress("build", seen),
                 warn_after=o.build_warning,
                 on_warning=lambda s, t: self.warn(f"server {server_id} still {s['status']} after "
-                                                  f"{t:.0f} s (--build-warning {o.build_warning:g})"))
+                                                  f"{t:.1f} s (--build-warning {o.build_warning:g})"))
         except WaitTimeout as exc:
             last = describe_server(exc.last) if exc.last else "never seen"
             raise CheckFailed(f"build failure: server {server_id} is not ACTIVE after {o.build_fail:g} s "

@@ -93,7 +93,8 @@ class Terminal:
             out.append("")
             out.append("Skipped:")
             for reason, where in skipped.items():
-                out.append(f"  {', '.join(where)}: {reason}")
+                shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
+                out.append(f"  {shown}: {reason}")
         if run.interrupted:
             out.append("")
             out.append(self.paint(f"Interrupted: {run.interrupted}", FAILED))

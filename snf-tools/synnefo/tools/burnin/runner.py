@@ -229,12 +229,5 @@ def run_cases(cases, run, parallel=1):
                 concurrent_[0][0].ctx.interrupt(INTERRUPTED)
 
 
-def mark_not_run(run):
-    for case in run.cases:
-        for step in case.steps:
-            if step.status == NOT_RUN and not step.message:
-                step.message = "not run"
-
-
-__all__ = ["Case", "Context", "Resources", "run_case", "run_cases", "mark_not_run", "NAME_PREFIX",
+__all__ = ["Case", "Context", "Resources", "run_case", "run_cases", "NAME_PREFIX",
            "CheckFailed", "Skip", "Interrupted", "PASSED", "FAILED", "ERROR", "SKIPPED", "NOT_RUN"]
