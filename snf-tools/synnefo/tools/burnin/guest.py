@@ -21,7 +21,7 @@ def valid_ip(text, version):
         return False
 
 
-def answers_once(ip, timeout=2.0):
+def answers_once(ip, timeout=2.0, ssh_port=22):
     """One probe: an ICMP echo (``ping``, where installed), else an SSH banner
     on TCP port 22. A bare TCP connection proves nothing: a transparent proxy
     on the way may accept any."""
@@ -36,15 +36,15 @@ def answers_once(ip, timeout=2.0):
         except (OSError, subprocess.TimeoutExpired):
             pass
     try:
-        with socket.create_connection((ip, 22), timeout=timeout) as sock:
+        with socket.create_connection((ip, ssh_port), timeout=timeout) as sock:
             sock.settimeout(timeout)
             return sock.recv(64).startswith(b"SSH-")
     except OSError:
         return False
 
 
-def probe_name():
-    return "ping" if shutil.which("ping") else "an SSH banner on port 22 (no ping command here)"
+def probe_name(ssh_port=22):
+    return "ping" if shutil.which("ping") else f"an SSH banner on port {ssh_port} (no ping command here)"
 
 
 class Guests:
@@ -54,8 +54,8 @@ class Guests:
     the checks on it skipped (and the next checks of the run skip at once);
     ``yes``: it must answer within ``timeout`` seconds, or the check fails."""
 
-    def __init__(self, mode, probe, timeout):
-        self.mode, self.probe, self.timeout = mode, probe, timeout
+    def __init__(self, mode, probe, timeout, ssh_port=22):
+        self.mode, self.probe, self.timeout, self.ssh_port = mode, probe, timeout, ssh_port
         self._lock = threading.Lock()
         self.unreachable = None  # the reason, once an address did not answer in auto mode
 
@@ -73,10 +73,10 @@ class Guests:
         while time.monotonic() < deadline:
             if stop is not None:
                 stop()
-            if answers_once(ip):
+            if answers_once(ip, ssh_port=self.ssh_port):
                 return
             time.sleep(1)
-        how = probe_name()
+        how = probe_name(self.ssh_port)
         if self.mode == "yes":
             raise CheckFailed(f"{ip} does not answer {how} within {limit:g} s")
         reason = (f"guest {ip} does not answer {how} within {limit:g} s: VMs are not reachable "
@@ -95,7 +95,7 @@ class Guests:
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         try:
-            client.connect(ip, username=user, password=password, timeout=self.timeout,
+            client.connect(ip, port=self.ssh_port, username=user, password=password, timeout=self.timeout,
                            allow_agent=False, look_for_keys=False)
             _, stdout, _ = client.exec_command(command, timeout=self.timeout)
             return stdout.read().decode("utf-8", "replace")
@@ -112,7 +112,7 @@ class Guests:
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         try:
-            client.connect(ip, username=user, password=password, timeout=self.timeout,
+            client.connect(ip, port=self.ssh_port, username=user, password=password, timeout=self.timeout,
                            allow_agent=False, look_for_keys=False)
             with client.open_sftp() as sftp, sftp.open(path) as handle:
                 return handle.read()

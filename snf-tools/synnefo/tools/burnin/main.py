@@ -1,6 +1,7 @@
 """snf-burnin: the acceptance test of a live deployment (``docs/burnin.rst``)."""
 
 import datetime
+import errno
 import logging
 import os
 import signal
@@ -73,10 +74,18 @@ def make_cases(ctx):
     return cases
 
 
-def run_folder(options, run_id):
-    path = os.path.join(options.log_folder, run_id)
-    os.makedirs(path, exist_ok=False)
-    return path
+def new_run(options):
+    """A new run id and its folder ``<log folder>/<run id>``; two runs started
+    in the same second get consecutive ids (names of resources must differ)."""
+    for _ in range(5):
+        run_id = new_run_id()
+        path = os.path.join(options.log_folder, run_id)
+        try:
+            os.makedirs(path, exist_ok=False)
+            return run_id, path
+        except FileExistsError:
+            time.sleep(1.0)
+    raise FileExistsError(errno.EEXIST, "run folders of the last seconds exist already", path)
 
 
 def setup_logging(path, verbose):
@@ -121,9 +130,8 @@ def main(argv=None):
     if options.show_stale or options.delete_stale:
         return stale_only(options, terminal)
 
-    run_id = new_run_id()
     try:
-        folder = run_folder(options, run_id)
+        run_id, folder = new_run(options)
     except OSError as exc:
         print(f"snf-burnin: cannot create the run's log folder under {options.log_folder}: "
               f"{exc.strerror} (choose another with --log-folder)", file=sys.stderr)

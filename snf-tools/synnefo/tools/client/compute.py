@@ -2,6 +2,7 @@
 images, networks and the console, over HTTP with JSON (no Django)."""
 
 import datetime
+import re
 import urllib.parse
 
 import requests
@@ -113,7 +114,7 @@ class ComputeClient:
         try:
             answer = self.session.request(method, url, **kwargs)
         except requests.RequestException as exc:
-            raise ConnectionFailed(method, url, _reason(exc)) from None
+            raise ConnectionFailed(method, url, _reason(exc, self.timeout)) from None
         text = answer.text
         try:
             decoded = answer.json() if text.strip() else None
@@ -371,10 +372,15 @@ def _quote(value):
     return urllib.parse.quote(str(value), safe="")
 
 
-def _reason(exc):
-    """The innermost message of a requests exception, without its wrapping."""
-    inner = exc
-    while inner.__context__ is not None and inner.args and not isinstance(inner.args[0], str):
-        inner = inner.__context__
-    text = str(inner.args[0]) if inner.args else str(inner)
-    return text or exc.__class__.__name__
+def _reason(exc, timeout):
+    """What went wrong, without urllib3's wrapping (``connection refused``,
+    ``timed out after 30 s``, the TLS error...)."""
+    text = str(exc)
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    errno_text = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if errno_text:
+        return errno_text.group(1).strip().lower()
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS failure: " + text[-300:]
+    return text[-300:] or exc.__class__.__name__
