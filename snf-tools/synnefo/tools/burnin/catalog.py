@@ -30,8 +30,32 @@ class AuthCase(Case):
         raise CheckFailed("GET /servers with a bogus token was answered 200, not 401")
 
 
-class ImagesCase(Case):
-    name = "images"
+class ListsCase(Case):
+    """A collection whose compact and detailed lists must agree."""
+
+    collection = None   # "images", "flavors", "servers"
+
+    def lists(self):
+        lister = getattr(self.api, f"list_{self.collection}")
+        self.compact, self.detailed = lister(), lister(detail=True)
+
+    def not_empty(self):
+        self.lists()
+        check(self.compact, f"GET /{self.collection} lists none")
+        self.note(**{self.collection: len(self.compact)})
+
+    def same_length(self):
+        check(len(self.compact) == len(self.detailed),
+              f"{len(self.compact)} {self.collection} in GET /{self.collection}, "
+              f"{len(self.detailed)} in GET /{self.collection}/detail")
+
+    def same_names(self):
+        check(sorted(_names(self.compact)) == sorted(_names(self.detailed)),
+              f"names differ: {sorted(set(_names(self.compact)) ^ set(_names(self.detailed)))}")
+
+
+class ImagesCase(ListsCase):
+    name = collection = "images"
     title = "the image lists"
 
     def steps(self):
@@ -40,20 +64,6 @@ class ImagesCase(Case):
                 ("003", "compact and detailed lists have the same names", self.same_names),
                 ("004", "every image answers GET /images/{id} with its listed name", self.each_image),
                 ("005", "every image has the metadata osfamily and root_partition", self.metadata)]
-
-    def not_empty(self):
-        self.compact = self.api.list_images()
-        self.detailed = self.api.list_images(detail=True)
-        check(self.compact, "GET /images lists no image")
-        self.note(images=len(self.compact))
-
-    def same_length(self):
-        check(len(self.compact) == len(self.detailed),
-              f"{len(self.compact)} images in GET /images, {len(self.detailed)} in GET /images/detail")
-
-    def same_names(self):
-        check(sorted(_names(self.compact)) == sorted(_names(self.detailed)),
-              f"names differ: {sorted(set(_names(self.compact)) ^ set(_names(self.detailed)))}")
 
     def each_image(self):
         for image in self.compact:
@@ -68,8 +78,8 @@ class ImagesCase(Case):
         check(not missing, "; ".join(missing))
 
 
-class FlavorsCase(Case):
-    name = "flavors"
+class FlavorsCase(ListsCase):
+    name = collection = "flavors"
     title = "the flavor lists"
 
     def steps(self):
@@ -79,20 +89,6 @@ class FlavorsCase(Case):
                 ("004", "flavor names are unique per disk template", self.unique),
                 ("005", "every name is C<cpu>R<ram>D<disk> of its values", self.names_match),
                 ("006", "every flavor answers GET /flavors/{id} as listed", self.each_flavor)]
-
-    def not_empty(self):
-        self.compact = self.api.list_flavors()
-        self.detailed = self.api.list_flavors(detail=True)
-        check(self.compact, "GET /flavors lists no flavor")
-        self.note(flavors=len(self.compact))
-
-    def same_length(self):
-        check(len(self.compact) == len(self.detailed),
-              f"{len(self.compact)} flavors in GET /flavors, {len(self.detailed)} in /flavors/detail")
-
-    def same_names(self):
-        check(sorted(_names(self.compact)) == sorted(_names(self.detailed)),
-              f"names differ: {sorted(set(_names(self.compact)) ^ set(_names(self.detailed)))}")
 
     def unique(self):
         # C<cpu>R<ram>D<disk> does not name the disk template, which tells
@@ -114,18 +110,15 @@ class FlavorsCase(Case):
             check(got == flavor, f"flavor {flavor['id']}: GET /flavors/{{id}} {got} != listed {flavor}")
 
 
-class ServersCase(Case):
-    name = "servers"
+class ServersCase(ListsCase):
+    name = collection = "servers"
     title = "the server lists"
 
     def steps(self):
-        return [("001", "compact and detailed lists have the same length and names", self.lists)]
+        return [("001", "compact and detailed lists have the same length and names", self.agree)]
 
-    def lists(self):
-        compact = self.api.list_servers()
-        detailed = self.api.list_servers(detail=True)
-        check(len(compact) == len(detailed),
-              f"{len(compact)} servers in GET /servers, {len(detailed)} in GET /servers/detail")
-        check(sorted(_names(compact)) == sorted(_names(detailed)),
-              f"names differ: {sorted(set(_names(compact)) ^ set(_names(detailed)))}")
-        self.note(servers=len(compact))
+    def agree(self):
+        self.lists()
+        self.same_length()
+        self.same_names()
+        self.note(servers=len(self.compact))

@@ -4,6 +4,7 @@ burnin runs; where they are not (the simulator, Ganeti's fake hypervisor, a
 filtered network) they are skipped with the reason, unless
 ``--guest-checks=yes`` makes that a failure."""
 
+import contextlib
 import ipaddress
 import shutil
 import socket
@@ -86,40 +87,36 @@ class Guests:
             self.unreachable = reason
         raise Skip(reason)
 
-    def ssh_run(self, ip, user, password, command):
-        """Run ``command`` over SSH with a password; its standard output."""
+    @contextlib.contextmanager
+    def ssh(self, ip, user, password, what):
+        """A logged-in paramiko client; any SSH or network error fails the
+        check as ``what``; without paramiko the check is skipped."""
         try:
             import paramiko
         except ImportError:
-            raise Skip("SSH checks need paramiko (pip install 'snf-tools[burnin]')") from None
+            raise Skip(f"{what} needs paramiko (pip install 'snf-tools[burnin]')") from None
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         try:
             client.connect(ip, port=self.ssh_port, username=user, password=password, timeout=self.timeout,
                            allow_agent=False, look_for_keys=False)
-            _, stdout, _ = client.exec_command(command, timeout=self.timeout)
-            return stdout.read().decode("utf-8", "replace")
+            yield client
         except (paramiko.SSHException, OSError) as exc:
-            raise CheckFailed(f"SSH to {user}@{ip}: {exc}") from None
+            raise CheckFailed(f"{what} as {user}@{ip}: {exc}") from None
         finally:
             client.close()
 
+    def ssh_run(self, ip, user, password, command):
+        """Run ``command`` over SSH with a password; its standard output."""
+        with self.ssh(ip, user, password, "SSH") as client:
+            _, stdout, _ = client.exec_command(command, timeout=self.timeout)
+            return stdout.read().decode("utf-8", "replace")
+
     def sftp_read(self, ip, user, password, path):
-        try:
-            import paramiko
-        except ImportError:
-            raise Skip("SFTP checks need paramiko (pip install 'snf-tools[burnin]')") from None
-        client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        try:
-            client.connect(ip, port=self.ssh_port, username=user, password=password, timeout=self.timeout,
-                           allow_agent=False, look_for_keys=False)
-            with client.open_sftp() as sftp, sftp.open(path) as handle:
-                return handle.read()
-        except (paramiko.SSHException, OSError) as exc:
-            raise CheckFailed(f"SFTP {path} from {user}@{ip}: {exc}") from None
-        finally:
-            client.close()
+        """The contents of ``path`` in the guest, over SFTP."""
+        with self.ssh(ip, user, password, f"SFTP of {path}") as client, \
+                client.open_sftp() as sftp, sftp.open(path) as handle:
+            return handle.read()
 
     def tcp_port(self, ip, port):
         deadline = time.monotonic() + self.timeout
