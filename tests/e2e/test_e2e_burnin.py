@@ -126,7 +126,9 @@ def test_stopped_dispatchers_are_a_build_failure(api, deployment, tmp_path):
     assert_nothing_left(api)
 
 
-def test_ctrl_c_cleans_up(api, deployment, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_cleans_up(api, deployment, tmp_path, signum):
+    """Ctrl-C, or the SIGTERM of snf-burnin-cron's time limit, mid-build."""
     if deployment.stack != "sqlite-filesystem":
         pytest.skip("Ctrl-C handling does not depend on the stack: checked on the default one")
     # --token=: a token may start with "-"
@@ -138,7 +140,7 @@ def test_ctrl_c_cleans_up(api, deployment, tmp_path):
         for line in proc.stdout:
             seen.append(line)
             if " 005 build:" in line:      # a server exists and is building
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signum)
                 break
         rest, _ = proc.communicate(timeout=120)
     finally:
