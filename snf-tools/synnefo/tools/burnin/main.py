@@ -156,9 +156,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         ctx.interrupt("stopped by Ctrl-C or SIGTERM")
     finally:
-        if ctx.stop.is_set() and not ctx.failed.is_set():
-            run.interrupted = ctx.stop_reason
-        elif ctx.stop.is_set() and ctx.stop_reason and not ctx.stop_reason.startswith("fail-fast"):
+        if ctx.stop.is_set() and not (ctx.stop_reason or "").startswith("fail-fast"):
             run.interrupted = ctx.stop_reason
         run.leftovers = clean_up(ctx, terminal)
         run.finished = time.time()

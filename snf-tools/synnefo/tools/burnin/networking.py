@@ -1,8 +1,11 @@
 """``network_spawn``: a private network between two servers (spec 07 §2.6)."""
 
-from synnefo.tools.burnin.guest import valid_ip
+import shlex
+
+from synnefo.tools.burnin.guest import login_user, valid_ip
 from synnefo.tools.burnin.lifecycle import ServerCase
 from synnefo.tools.burnin.results import CheckFailed, check
+from synnefo.tools.client import server_metadata
 
 
 class NetworkCase(ServerCase):
@@ -15,6 +18,7 @@ class NetworkCase(ServerCase):
         self.servers = {}   # "A"/"B" -> server
         self.network = None
         self.private = {}   # "A"/"B" -> NIC on the network
+        self.passwords = {}  # "A"/"B" -> adminPass
 
     def steps(self):
         return [
@@ -43,6 +47,7 @@ class NetworkCase(ServerCase):
     def create_servers(self):
         for letter in ("A", "B"):
             self.servers[letter] = self.create(self.image["id"], "net", letter)
+            self.passwords[letter] = self.servers[letter].get("adminPass")
         self.note(**{letter: s["id"] for letter, s in self.servers.items()})
 
     def build_servers(self):
@@ -107,11 +112,13 @@ class NetworkCase(ServerCase):
         self.ctx.guests.require_reachable(public.get("ipv4"), self.ctx.checkpoint)
         if not (a and b and a.get("ipv4") and b.get("ipv4")):
             raise CheckFailed("the private NICs have no IPv4 to configure")
-        password = self.servers["A"].get("adminPass")
-        out = self.ctx.guests.ssh_run(public["ipv4"], "root", password,
-                                      f"ip link set eth1 up; ip addr add {a['ipv4']}/"
-                                      f"{self.network['cidr'].split('/')[1]} dev eth1; "
-                                      f"ping -c 3 -w 20 {b['ipv4']} >/dev/null && echo reached")
+        user, password = login_user(server_metadata(self.image)), self.passwords.get("A")
+        prefix = self.network["cidr"].split("/")[1]
+        command = (f"ip link set eth1 up; ip addr add {a['ipv4']}/{prefix} dev eth1; "
+                   f"ping -c 3 -w 20 {b['ipv4']} >/dev/null && echo reached")
+        if user != "root":   # configure eth1 through sudo, with the same password
+            command = f"echo {shlex.quote(password)} | sudo -S -p '' sh -c {shlex.quote(command)}"
+        out = self.ctx.guests.ssh_run(public["ipv4"], user, password, command)
         check("reached" in out, f"server A cannot ping {b['ipv4']} on the private network")
 
     def disconnect(self):

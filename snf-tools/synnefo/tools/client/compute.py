@@ -7,7 +7,7 @@ import urllib.parse
 
 import requests
 from synnefo.tools.client import waiting
-from synnefo.tools.client.errors import ConnectionFailed, ItemNotFound, UnexpectedAnswer, fault_from_answer
+from synnefo.tools.client.errors import ConnectionFailed, UnexpectedAnswer, fault_from_answer
 
 FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
 
@@ -358,14 +358,6 @@ class ComputeClient:
             listed, lambda found: not found, what=f"{collection[:-1]} {object_id} to leave the list",
             timeout=timeout, interval=self.interval if interval is None else interval,
             progress=progress)
-
-    def exists(self, getter, object_id):
-        """Does ``getter(object_id)`` find it (False on itemNotFound)?"""
-        try:
-            getter(object_id)
-            return True
-        except ItemNotFound:
-            return False
 
 
 def _quote(value):
