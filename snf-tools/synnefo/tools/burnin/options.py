@@ -29,15 +29,17 @@ def parser():
                     "they are reachable. Everything it creates is named 'snf-test-<run id> ...' and "
                     "deleted at the end, even on failure or Ctrl-C. Exit status 0 only when "
                     "everything passed.",
-        epilog="Example: snf-burnin --api http://127.0.0.1:8000/api/v1.1 --token TOKEN "
-               "--log-folder /tmp/burnin")
+        epilog="Example: snf-burnin --api http://127.0.0.1:8000/api/v1.1 --token=TOKEN "
+               "--log-folder /tmp/burnin (docs/burnin.rst)")
     a = p.add_argument
     a("--api", default=os.environ.get("SNF_BURNIN_API"), metavar="URL",
       help="compute API URL, e.g. https://cyclades.example.org/api/v1.1 (default: $SNF_BURNIN_API)")
     a("--token", default=os.environ.get("SNF_BURNIN_TOKEN"),
-      help="API token of the user to test as (default: $SNF_BURNIN_TOKEN)")
+      help="API token of the user to test as; write --token=TOKEN when it starts with '-' "
+           "(default: $SNF_BURNIN_TOKEN)")
     a("--image-id", default=None, metavar="ID",
-      help="image to test servers with, or 'all' for every image (default: the first listed image)")
+      help="image to test servers with, or 'all' for every ACTIVE image "
+           "(default: the first listed ACTIVE image)")
     a("--force-flavor", default=None, metavar="ID",
       help="flavor id (or name) to build servers with (default: a random flavor with disk >= 20 GiB)")
     a("--set-tests", default="all", metavar="LIST",
