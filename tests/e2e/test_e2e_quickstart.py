@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from synnefo.tools.client import ComputeClient
+import requests
 from synnefo.tools.loopback import free_port
 
 pytestmark = pytest.mark.slow
@@ -55,8 +55,8 @@ def test_quickstart_runs_and_stops_on_ctrl_c(tmp_path, sigint_ignored):
             time.sleep(0.2)
         info = json.loads((base / "quickstart.json").read_text())
         assert set(info) == KEYS
-        with ComputeClient(info["api"], info["token"], timeout=10) as api:
-            assert api.list_flavors()      # raises unless 200
+        answer = requests.get(info["api"] + "flavors", headers={"X-Auth-Token": info["token"]}, timeout=10)
+        assert answer.status_code == 200
         children[:] = children_of(proc.pid)
         assert len(children) == 6          # simulator, eventd, two dispatchers, console proxy, gunicorn
         proc.send_signal(signal.SIGINT)
