@@ -131,7 +131,7 @@ links() {
     RAPI_READ_PASSWORD=$(state_value SNF_GANETI_RAPI_READ_PASSWORD)
     write_state
   fi
-  say "links on the node: $(node_links | tr '\n' ' ')"
+  say "links on the node: $(node_links | paste -sd' ' -)"
 }
 
 node_links() { inside ip -o link show type bridge | awk -F': ' '{print $2}' | sed 's/@.*//' | sort; }

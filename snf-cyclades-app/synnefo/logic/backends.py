@@ -223,8 +223,9 @@ def create_network_on_backend(network, backend):
     bnet = BackendNetwork.objects.get(network=network, backend=backend)
     client = get_rapi_client(backend)
     create_job = _create_network_job(client, network, bnet)
-    connect_jobs = _connect_network_jobs(client, network, depends_on=create_job)
+    # Recorded at once: the network exists in Ganeti even if a connect fails.
     BackendNetwork.objects.filter(pk=bnet.pk).update(backendjobid=create_job)
+    connect_jobs = _connect_network_jobs(client, network, depends_on=create_job)
     return create_job, connect_jobs
 
 

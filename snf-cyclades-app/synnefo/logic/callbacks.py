@@ -150,7 +150,8 @@ def abandon_pending_nics(vm, opcode, job_id):
         PendingNic.objects.filter(pk__in=[p.pk for p in pending]).delete()
         log.info("Server %s: gave back %s taken for job %s", vm.pk,
                  ", ".join(p.ipv4 or "a NIC without address" for p in pending), job_id)
-    NetworkInterface.objects.filter(machine=vm, dirty=True).update(dirty=False)
+    if vm.task_job_id is None or vm.task_job_id == job_id:  # not a newer change's mark
+        NetworkInterface.objects.filter(machine=vm, dirty=True).update(dirty=False)
 
 
 # --- op status ------------------------------------------------------------

@@ -207,11 +207,18 @@ def create(userid, name, cidr="192.168.1.0/24", cidr6=None, gateway=None, gatewa
         network = _insert_network(name, subnet, gateway, subnet6, gateway6, bool(dhcp), net_type,
                                   link, mac_prefix, False, userid, backends)
     results = submit_create(network, backends)
-    if all(isinstance(r, Exception) and not outcome.may_have_reached(r) for r in results.values()):
+    if not _accepted_anywhere(network, results):
         _forget(network)
         raise ServiceUnavailable("Failed to create network: %s" % next(iter(results.values())))
     network.refresh_from_db()
     return network
+
+
+def _accepted_anywhere(network, results):
+    """Did some backend take the create job, or may it have (answer lost)?"""
+    if any(r is None or outcome.may_have_reached(r) for r in results.values()):
+        return True
+    return BackendNetwork.objects.filter(network=network, backendjobid__isnull=False).exists()
 
 
 def _forget(network):

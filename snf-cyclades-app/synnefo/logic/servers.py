@@ -27,6 +27,7 @@ from synnefo.db.models import (
     PendingNic,
     User,
     VirtualMachine,
+    VirtualMachineDiagnostic,
     VirtualMachineMetadata,
 )
 from synnefo.logic import allocators, outcome, validation
@@ -297,8 +298,6 @@ def _keep_unknown_create(locked, exc):
     job list: the server stays in BUILD with its address (no job to wait
     for) and says why; reconciliation finds the instance or declares the
     server gone."""
-    from synnefo.db.models import VirtualMachineDiagnostic
-
     log.warning("Create of %s: outcome unknown (%s); left to reconciliation",
                 instance_name(locked.id), exc)
     locked.backendlogmsg = outcome.describe(exc)[:1000]
@@ -388,7 +387,8 @@ def submit_action(vm, action, task, submit):
         log.error("%s of %s failed: %s", action or task, name, exc)
         if not outcome.may_have_reached(exc):
             raise ServiceUnavailable("Ganeti refused the request: %s" % exc)
-        job_id = outcome.find_job(client, name, TASK_OPCODES[task], after=vm.backendjobid)
+        opcode = TASK_OPCODES.get(task)
+        job_id = outcome.find_job(client, name, opcode, after=vm.backendjobid) if opcode else None
         if job_id is None:
             raise outcome.OutcomeUnknown(outcome.describe(exc))
         log.info("%s of %s: found its job %s in Ganeti's job list", task, name, job_id)

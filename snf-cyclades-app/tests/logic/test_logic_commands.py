@@ -297,6 +297,14 @@ def test_network_modify_and_inspect(run, rapi, world):
     code, out, err = run("network-inspect", str(net.id))
     assert code == 0, err
     assert "XX.....X" in out and '"map": "X..X"' in out
+    assert "Pending NICs" not in out
+    from synnefo.db.models import PendingNic
+    vm = VirtualMachine.objects.create(name="v", userid="alice", backend=world["backend"],
+                                       flavor=world["flavor"], imageid="img1")
+    PendingNic.objects.create(machine=vm, network=net, kind="CREATE", ipv4="192.0.2.5")
+    code, out, err = run("network-inspect", str(net.id))
+    assert code == 0, err
+    assert "server %d: CREATE, address 192.0.2.5, job unknown" % vm.id in out
 
 
 def test_backend_add_warns_without_create_feature(run, rapi):

@@ -202,6 +202,11 @@ def test_create_no_backend_accepted_leaves_nothing(world, rapi, macpool):
     assert not BackendNetwork.objects.filter(network__public=False).exists()
     with transaction.atomic():
         assert MacPrefixPool.locked().is_available("aa:00:1")  # the prefix is back
+    # a create accepted whose connect was refused: the network exists in Ganeti
+    rapi.fail = {"connect_network": rapi_error("OpPrereqError: no group", 400)}
+    net = networks.create("alice", "net", "10.0.0.0/24")
+    assert Network.objects.filter(pk=net.pk).exists()
+    assert BackendNetwork.objects.get(network=net).backendjobid is not None
     # a lost answer is not a refusal: the network may exist in Ganeti, so it stays
     from synnefo.rapi.errors import GanetiConnectionError
     rapi.fail["create_network"] = GanetiConnectionError("timed out", timed_out=True,

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from synnefo.db.models import BackendNetwork, Network
+from synnefo.db.models import BackendNetwork, Network, PendingNic
 from synnefo.logic import backends
 from synnefo.logic.errors import ServiceUnavailable
 from synnefo.logic.pools import IPPool
@@ -36,6 +36,15 @@ class Command(BaseCommand):
             for start in range(0, len(text), 64):
                 self.stdout.write("%6d %s" % (start, text[start:start + 64]))
             transaction.set_rollback(True)  # inspecting must not initialise/alter anything
+        pending = list(PendingNic.objects.filter(network=network).order_by("id"))
+        if pending:
+            self.stdout.write("\nPending NICs (asked of Ganeti, not reported yet; they hold their "
+                              "address and keep the network in use):")
+            for item in pending:
+                self.stdout.write("  server %s: %s, address %s, job %s, since %s"
+                                  % (item.machine_id, item.kind, item.ipv4 or "-",
+                                     item.job_id if item.job_id is not None else "unknown",
+                                     item.created.isoformat(timespec="seconds")))
         for bnet in BackendNetwork.objects.select_related("backend").filter(network=network):
             self.stdout.write("\nBackend %s: operstate %s, deleted %s, mac_prefix %s, job %s %s %s"
                               % (bnet.backend, bnet.operstate, bnet.deleted, bnet.mac_prefix,
