@@ -49,7 +49,7 @@ class ProxyProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("snf-vncauthproxy exited: %s" % self.proc.stderr.read().decode())
-            if self.log_contains("control channel on"):
+            if self.log_contains("control channel on", wait=0):
                 return self
             time.sleep(0.05)
         raise RuntimeError("snf-vncauthproxy did not start: %s" % self.log())
@@ -61,8 +61,14 @@ class ProxyProcess:
         except OSError:
             return ""
 
-    def log_contains(self, text):
-        return text in self.log()
+    def log_contains(self, text, wait=5.0):
+        """Whether ``text`` is in the log, waiting up to ``wait`` seconds for it."""
+        deadline = time.monotonic() + wait
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

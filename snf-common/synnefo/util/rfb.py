@@ -3,7 +3,9 @@ simulator's VNC servers and our test client (no Django, no asyncio).
 
 Only what a console path needs: the version strings, the security types
 None and VNC Authentication, and the VNC Authentication response (DES of
-the 16-byte challenge keyed with the password, each key byte bit-reversed).
+the 16-byte challenge keyed with the password, each key byte bit-reversed). The response needs the
+``cryptography`` package (a dependency of snf-vncauthproxy and snf-tools;
+snf-common alone does not pull it in, so it is imported on use).
 """
 
 import os

@@ -118,6 +118,17 @@ def test_console(api_world, vm, settings):
         "Server not in ACTIVE state."
 
 
+def test_console_without_a_proxy_answering(api_world, vm, settings):
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        dead = sock.getsockname()[1]
+    settings.CONSOLE_BACKEND = "vncauthproxy"
+    settings.CYCLADES_VNCAUTHPROXY_OPTS = [{"server_address": "127.0.0.1", "server_port": dead,
+                                            "auth_user": "cyclades", "auth_password": "x"}]
+    message = fault_of(action(api_world, vm, {"console": {"type": "vnc"}}), "serviceUnavailable", 503)
+    assert message.startswith("No console proxy answers (127.0.0.1:%d: " % dead), message
+
+
 def test_firewall_profile(api_world, vm):
     response = action(api_world, vm, {"firewallProfile": {"profile": "PROTECTED"}})
     assert response.status_code == 202

@@ -152,7 +152,8 @@ async def serve(config, stop_event):
         while not stop_event.is_set():
             await asyncio.sleep(0.2)
     finally:
-        log.info("stopping: closing the control channel and %d forwarding(s)", len(proxy.forwardings))
+        log.info("stopping: closing the control channel and %d forwarding(s) (%d requests served, "
+                 "%d failed)", len(proxy.forwardings), proxy.stats["ok"], proxy.stats["failed"])
         await proxy.close()
 
 

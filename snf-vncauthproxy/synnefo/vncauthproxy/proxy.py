@@ -123,6 +123,7 @@ class VncAuthProxy:
         self.failures = collections.defaultdict(collections.deque)   # peer host -> times
         self.control = None
         self.tasks = set()
+        self.setting_up = 0        # requests between the limit check and their forwarding
         self.stats = collections.Counter()
 
     # -- control channel -----------------------------------------------------
@@ -222,16 +223,20 @@ class VncAuthProxy:
         if kind == "vnc-wss" and c.tls is None:
             raise RequestError("vnc-wss is not available: this proxy has no TLS certificate "
                                "(--cert-file/--key-file)")
-        if len(self.forwardings) >= c.max_sessions:
+        if len(self.forwardings) + self.setting_up >= c.max_sessions:
             raise RequestError("too many console sessions (limit %d)" % c.max_sessions)
-        vm = await self._connect_vm(host, port)
+        self.setting_up += 1
         try:
-            server, bound, arrival = await self._listen(source, kind)
-        except BaseException:
-            vm.close()
-            raise
-        fwd = Forwarding(bound, kind, (host, port), password)
-        self.forwardings[bound] = fwd
+            vm = await self._connect_vm(host, port)
+            try:
+                server, bound, arrival = await self._listen(source, kind)
+            except BaseException:
+                vm.close()
+                raise
+            fwd = Forwarding(bound, kind, (host, port), password)
+            self.forwardings[bound] = fwd
+        finally:
+            self.setting_up -= 1
         self._spawn(self._run_forwarding(fwd, server, arrival, vm))
         self.stats["ok"] += 1
         log.info("user %s from %s: %s forwarding on port %d to %s:%d (waits %.0f s for its client)",
@@ -302,17 +307,24 @@ class VncAuthProxy:
         started = time.monotonic()
         try:
             try:
-                reader, writer = await asyncio.wait_for(asyncio.shield(arrival), c.connect_timeout)
+                await asyncio.wait_for(asyncio.shield(arrival), c.connect_timeout)
             except TimeoutError:
-                log.info("port %d: no client within %.0f s; forwarding to %s:%d closed",
-                         fwd.port, c.connect_timeout, *fwd.destination)
-                return
+                pass
             finally:
                 server.close()   # one client only: later connections are refused
                 if not arrival.done():
                     arrival.cancel()
+            if arrival.cancelled():
+                log.info("port %d: no client within %.0f s; forwarding to %s:%d closed",
+                         fwd.port, c.connect_timeout, *fwd.destination)
+                return
+            reader, writer = arrival.result()
             peer = (writer.get_extra_info("peername") or ("?",))[0]
-            await self._serve_client(fwd, vm, reader, writer, peer, started)
+            try:
+                await self._serve_client(fwd, vm, reader, writer, peer, started)
+            except Exception:
+                log.exception("port %d: session of %s ended by an unexpected error", fwd.port, peer)
+                writer.close()
         finally:
             vm.close()
             self.forwardings.pop(fwd.port, None)
