@@ -31,11 +31,11 @@ class Server(paramiko.ServerInterface):
     def check_channel_exec_request(self, channel, command):
         output = HOSTNAME + "\n" if command == b"hostname" else ""
 
-        def run():   # after this method has accepted the request
-            channel.sendall(output.encode())
-            channel.send_exit_status(0)
-            channel.close()
-        threading.Thread(target=run, daemon=True).start()
+        # Output, exit status and EOF, but no close: a close could overtake
+        # the reply to this request, and the client then sees no command.
+        channel.sendall(output.encode())
+        channel.send_exit_status(0)
+        channel.shutdown_write()
         return True
 
 
