@@ -5,16 +5,13 @@ wrapper (with a stand-in snf-burnin and sendmail)."""
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 import types
 import xml.etree.ElementTree as ET
 
 import pytest
-from synnefo.tools.burnin import cron, guest, options, report
+from synnefo.tools.burnin import cron, options, report
 from synnefo.tools.burnin.results import CheckFailed, RunResult, Skip
 from synnefo.tools.burnin.runner import Case, Context, run_cases
 
@@ -198,51 +195,3 @@ def test_cron_without_sendmail_logs_and_passes_quietly(tmp_path, monkeypatch, ca
                       "--api", "http://h", "--token", "t"]) == 0
     assert capsys.readouterr().err == ""
     assert len((logs / "failures.log").read_text().splitlines()) == 1
-
-
-def listener(banner):
-    """A loopback TCP server that sends ``banner`` (or nothing) to each client."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-
-    def serve():
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            if banner:
-                conn.sendall(banner)
-            time.sleep(0.5)
-            conn.close()
-    threading.Thread(target=serve, daemon=True).start()
-    return sock
-
-
-def test_guest_reachability_needs_an_ssh_banner(monkeypatch):
-    monkeypatch.setattr(guest.shutil, "which", lambda name: None)   # no ping: the SSH banner probe
-    ssh = listener(b"SSH-2.0-OpenSSH_9.2\r\n")
-    silent = listener(b"")    # a transparent proxy accepts any connection and says nothing
-    try:
-        guest.Guests("auto", 2, 5, ssh_port=ssh.getsockname()[1]).require_reachable("127.0.0.1")
-        auto = guest.Guests("auto", 1, 5, ssh_port=silent.getsockname()[1])
-        with pytest.raises(Skip, match="127.0.0.1 does not answer an SSH banner on port .* within 1 s"):
-            auto.require_reachable("127.0.0.1")
-        with pytest.raises(Skip, match="does not answer"):       # remembered: no second wait
-            auto.require_reachable("127.0.0.2")
-        strict = guest.Guests("yes", 1, 1, ssh_port=silent.getsockname()[1])
-        with pytest.raises(CheckFailed, match="does not answer .* within 1 s"):
-            strict.require_reachable("127.0.0.1")
-        with pytest.raises(Skip, match="--guest-checks=no"):
-            guest.Guests("no", 1, 1).require_reachable("127.0.0.1")
-    finally:
-        ssh.close()
-        silent.close()
-
-
-@pytest.mark.parametrize("meta, user", [
-    ({"users": "root ubuntu"}, "root"), ({"users": "ubuntu"}, "ubuntu"), ({"OS": "ubuntu"}, "user"),
-    ({"os": "windows"}, "Administrator"), ({"OS": "debian"}, "root")])
-def test_login_user(meta, user):
-    assert guest.login_user(meta) == user
