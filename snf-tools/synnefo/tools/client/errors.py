@@ -48,45 +48,22 @@ class ApiFault(ClientError):
                                  self.method, self.url))
 
 
-class BadRequest(ApiFault):
-    fault_name = "badRequest"
+def _fault_class(class_name, fault_name, meaning):
+    return type(class_name, (ApiFault,), {"fault_name": fault_name, "__module__": __name__,
+                                          "__doc__": f"{fault_name}: {meaning}."})
 
 
-class Unauthorized(ApiFault):
-    fault_name = "unauthorized"
-
-
-class Forbidden(ApiFault):
-    fault_name = "forbidden"
-
-
-class ResizeNotAllowed(ApiFault):
-    fault_name = "resizeNotAllowed"
-
-
-class ItemNotFound(ApiFault):
-    fault_name = "itemNotFound"
-
-
-class BuildInProgress(ApiFault):
-    fault_name = "buildInProgress"
-
-
-class OverLimit(ApiFault):
-    fault_name = "overLimit"
-
-
-class BadMediaType(ApiFault):
-    fault_name = "badMediaType"
-
-
-class NetworkInUse(ApiFault):
-    fault_name = "networkInUse"
-
-
-class ServiceUnavailable(ApiFault):
-    fault_name = "serviceUnavailable"
-
+BadRequest = _fault_class("BadRequest", "badRequest", "400, a malformed or refused request")
+Unauthorized = _fault_class("Unauthorized", "unauthorized", "401, no valid token")
+Forbidden = _fault_class("Forbidden", "forbidden", "403, not allowed (suspended, public network...)")
+ResizeNotAllowed = _fault_class("ResizeNotAllowed", "resizeNotAllowed", "403, resizing is not allowed")
+ItemNotFound = _fault_class("ItemNotFound", "itemNotFound", "404, no such object of the caller's")
+BuildInProgress = _fault_class("BuildInProgress", "buildInProgress", "409, the object is busy or building")
+OverLimit = _fault_class("OverLimit", "overLimit", "413, a limit or quota is reached")
+BadMediaType = _fault_class("BadMediaType", "badMediaType", "415")
+NetworkInUse = _fault_class("NetworkInUse", "networkInUse", "421, servers are still connected")
+ServiceUnavailable = _fault_class("ServiceUnavailable", "serviceUnavailable",
+                                  "503, the backend refused or failed, or the call is not supported")
 
 FAULTS = {cls.fault_name: cls for cls in (BadRequest, Unauthorized, Forbidden, ResizeNotAllowed,
                                           ItemNotFound, BuildInProgress, OverLimit, BadMediaType,
