@@ -166,3 +166,17 @@ def test_connect_ganeti_refuses_shows_its_reason_and_gives_the_address_back(api,
     free, text = pool_map(deployment, net_id)
     assert "".join(free)[1] == ".", text  # 10.44.0.1 is free again
     delete_network(api, net_id)
+
+
+def test_network_ganeti_would_not_create_is_error_and_deletable(api, deployment):
+    if deployment.stack == "real_ganeti":
+        pytest.skip("failure injection is the simulator's")
+    sim_fail(deployment, "OP_NETWORK_ADD")
+    try:
+        r = api.post("/networks", {"network": {"name": "e2e-error", "cidr": "10.45.0.0/29"}})
+        assert r.status_code == 202, r.text
+        net_id = r.json()["network"]["id"]
+        wait_for("network ERROR", lambda: (network(api, net_id) or {}).get("status") == "ERROR")
+    finally:
+        sim_fail(deployment)
+    delete_network(api, net_id)
