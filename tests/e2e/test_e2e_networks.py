@@ -173,10 +173,8 @@ def test_network_ganeti_would_not_create_is_error_and_deletable(api, deployment)
         pytest.skip("failure injection is the simulator's")
     sim_fail(deployment, "OP_NETWORK_ADD")
     try:
-        r = api.post("/networks", {"network": {"name": "e2e-error", "cidr": "10.45.0.0/29"}})
-        assert r.status_code == 202, r.text
-        net_id = r.json()["network"]["id"]
-        wait_for("network ERROR", lambda: (network(api, net_id) or {}).get("status") == "ERROR")
+        net_id = api.create_network("e2e-error", cidr="10.45.0.0/29")["id"]   # raises unless 202
+        api.wait_network(net_id, "ERROR", timeout=60)
     finally:
         sim_fail(deployment)
     delete_network(api, net_id)
