@@ -48,7 +48,7 @@ import tempfile
 import threading
 import time
 
-import requests
+from synnefo.tools.client import ClientError, ComputeClient
 from synnefo.tools.loopback import (
     answers,
     drop_database,
@@ -270,32 +270,26 @@ def wait_idle(client, deadline):
 
 # -- the system ------------------------------------------------------------------
 
-def api_session(deployment):
-    session = requests.Session()
-    session.headers["X-Auth-Token"] = deployment.info["token"]
-    return session
+def api_client(deployment, timeout=30.0):
+    return ComputeClient(deployment.info["api"], deployment.info["token"], timeout=timeout)
 
 
 def post_server(deployment, phase, index, body, barrier, deadline):
-    session = api_session(deployment)
     key = "post-%d" % index
     try:
         barrier.wait(timeout=60)
-        sent = time.time()  # wall clock: compared with the servers' "updated" times
-        answer = session.post(deployment.info["api"] + "servers", json=body,
-                              timeout=max(1.0, deadline - time.monotonic()))
-        latency = time.time() - sent
-        if answer.status_code != 202:
-            phase.failed(key, "POST /servers answered %d: %s" % (answer.status_code, answer.text[:300]))
-            return
-        phase.submitted(answer.json()["server"]["id"], sent, latency)
+        with api_client(deployment, timeout=max(1.0, deadline - time.monotonic())) as api:
+            sent = time.time()  # wall clock: compared with the servers' "updated" times
+            server = api.create_server(**body)
+            latency = time.time() - sent
+        phase.submitted(server["id"], sent, latency)
+    except ClientError as exc:
+        phase.failed(key, "POST /servers: %s" % exc)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, the others go on
         phase.failed(key, repr(exc))
-    finally:
-        session.close()
 
 
-def poll_servers(session, url, phase, seen_at):
+def poll_servers(api, phase, seen_at):
     """One GET /servers/detail: ACTIVE servers (no task left) are done, ERROR ones failed.
 
     A server is done at its ``updated`` time when first seen ACTIVE: the
@@ -303,12 +297,11 @@ def poll_servers(session, url, phase, seen_at):
     behind the POSTs in the API, got to see it. A failed poll is counted and
     the next one tries again: the deadline bounds the wait."""
     try:
-        answer = session.get(url, timeout=30)
-        answer.raise_for_status()
-    except requests.RequestException as exc:
-        phase.poll_errors.append(repr(exc))
+        servers = api.list_servers(detail=True)
+    except ClientError as exc:
+        phase.poll_errors.append(str(exc))
         return
-    for server in answer.json()["servers"]["values"]:
+    for server in servers:
         if server["status"] == "ACTIVE" and not server.get("SNF:task_state"):
             updated = datetime.datetime.fromisoformat(server["updated"]).timestamp()
             phase.finished(server["id"], min(seen_at, updated))
@@ -320,11 +313,10 @@ def whole_system(deployment, args, body):
     phase = Phase(args.servers)
     deadline = time.monotonic() + args.deadline
     threads = start_together(args.servers, post_server, lambda i: (deployment, phase, i, body), deadline)
-    url = deployment.info["api"] + "servers/detail"
-    with api_session(deployment) as session:
+    with api_client(deployment) as api:
         while time.monotonic() < deadline and (alive(threads) or not phase.settled()):
             started = time.monotonic()
-            poll_servers(session, url, phase, time.time())
+            poll_servers(api, phase, time.time())
             time.sleep(max(0.0, args.poll - (time.monotonic() - started)))
     return phase.result()
 
@@ -333,11 +325,10 @@ def whole_system(deployment, args, body):
 
 def pick(deployment):
     """The smallest flavor, the first image and the simulator's public network."""
-    with api_session(deployment) as session:
-        flavors = session.get(deployment.info["api"] + "flavors/detail", timeout=30).json()
-        images = session.get(deployment.info["api"] + "images", timeout=30).json()
-    flavor = min(flavors["flavors"]["values"], key=lambda f: (f["ram"], f["disk"], f["id"]))
-    image = images["images"]["values"][0]
+    with api_client(deployment) as api:
+        flavors = api.list_flavors(detail=True)
+        image = api.list_images()[0]
+    flavor = min(flavors, key=lambda f: (f["ram"], f["disk"], f["id"]))
     with deployment.rapi_client() as client:
         networks = [n for n in client.get_networks() if n.startswith(deployment.prefix_id)]
     if len(networks) != 1:
@@ -368,7 +359,7 @@ def run(deployment, stack, args):
              flavor["SNF:disk_template"], args.job_duration), flush=True)
     limit = simulator_alone(deployment, args, instance_body(flavor, image, network))
     report("simulator alone:", "jobs succeeded", limit, args.servers)
-    body = {"server": {"name": "bench", "imageRef": image["id"], "flavorRef": flavor["id"]}}
+    body = {"name": "bench", "image_id": image["id"], "flavor_id": flavor["id"]}
     system = whole_system(deployment, args, body)
     report("whole system:", "ACTIVE", system, args.servers)
     complete = limit["done"] == system["done"] == args.servers

@@ -13,10 +13,9 @@ namespace).
 import importlib.util
 import os
 import secrets
-import time
 
 import pytest
-import requests
+from synnefo.tools.client import ComputeClient
 from synnefo.tools.loopback import (
     answers,
     drop_database,
@@ -102,64 +101,22 @@ def remove_from_cluster(deployment, timeout=120):
                 client.wait_for_job(client.delete_network(name), timeout)
 
 
-class Api:
-    """A small compute API client for the tests."""
+def usable_flavor(api, deployment, usable=True):
+    """A flavor whose disk template the backend enables (or, ``usable=False``, does not)."""
+    templates = deployment.disk_templates
+    flavors = api.list_flavors(detail=True)
+    for flavor in flavors:
+        enabled = templates is None or flavor["SNF:disk_template"] in templates
+        if enabled == usable:
+            return flavor["id"]
+    raise AssertionError(f"no {'usable' if usable else 'unusable'} flavor among {flavors}")
 
-    def __init__(self, deployment):
-        self.base = deployment.info["api"].rstrip("/")
-        self.disk_templates = deployment.disk_templates
-        self.session = requests.Session()
-        self.session.headers["X-Auth-Token"] = deployment.info["token"]
 
-    def get(self, path, **kw):
-        return self.session.get(self.base + path, timeout=10, **kw)
-
-    def post(self, path, body, **kw):
-        return self.session.post(self.base + path, json=body, timeout=30, **kw)
-
-    def put(self, path, body, **kw):
-        return self.session.put(self.base + path, json=body, timeout=30, **kw)
-
-    def delete(self, path, **kw):
-        return self.session.delete(self.base + path, timeout=30, **kw)
-
-    def server(self, server_id):
-        r = self.get(f"/servers/{server_id}")
-        assert r.status_code == 200, r.text
-        return r.json()["server"]
-
-    def flavor(self, usable=True):
-        """A flavor whose disk template the backend enables (or, ``usable=False``, does not)."""
-        flavors = self.get("/flavors/detail").json()["flavors"]["values"]
-        for flavor in flavors:
-            enabled = self.disk_templates is None or flavor["SNF:disk_template"] in self.disk_templates
-            if enabled == usable:
-                return flavor["id"]
-        raise AssertionError(f"no {'usable' if usable else 'unusable'} flavor among {flavors}")
-
-    def create_server(self, name="e2e", flavor=None, image=None):
-        flavor = flavor or self.flavor()
-        image = image or self.get("/images").json()["images"]["values"][0]["id"]
-        r = self.post("/servers", {"server": {"name": name, "imageRef": image, "flavorRef": flavor}})
-        assert r.status_code == 202, r.text
-        return r.json()["server"]
-
-    def action(self, server_id, body):
-        r = self.post(f"/servers/{server_id}/action", body)
-        assert r.status_code == 202, r.text
-        return r
-
-    def wait_status(self, server_id, status, timeout=60, seen=None):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = self.server(server_id)
-            if seen is not None:
-                seen.append((last["status"], last.get("progress")))
-            if last["status"] == status and not last.get("SNF:task_state"):
-                return last
-            time.sleep(0.1)
-        raise AssertionError(f"server {server_id} did not reach {status} in {timeout} s: {last}")
+def create_server(api, deployment, name="e2e", flavor=None, image=None):
+    """POST /servers with a usable flavor and the first image (the client checks the 202)."""
+    flavor = flavor or usable_flavor(api, deployment)
+    image = image or api.list_images()[0]["id"]
+    return api.create_server(name, image, flavor)
 
 
 @pytest.fixture
@@ -169,5 +126,19 @@ def rapi(deployment):
 
 
 @pytest.fixture
+def make_server(api, deployment):
+    """``make_server(name, flavor=None)``: :func:`create_server` on this deployment."""
+    return lambda name="e2e", flavor=None: create_server(api, deployment, name, flavor)
+
+
+@pytest.fixture
+def unusable_flavor(api, deployment):
+    """A flavor whose disk template the deployment's cluster does not enable."""
+    return usable_flavor(api, deployment, usable=False)
+
+
+@pytest.fixture
 def api(deployment):
-    return Api(deployment)
+    """The compute API client of the deployment's demo user (polling every 0.1 s)."""
+    with ComputeClient(deployment.info["api"], deployment.info["token"], interval=0.1) as client:
+        yield client

@@ -24,7 +24,7 @@ def restart_rabbitmq(ctl):
     subprocess.run([ctl, "start_app"], check=True, capture_output=True, timeout=120)
 
 
-def test_dispatcher_killed_and_broker_restarted(api, deployment, rapi):
+def test_dispatcher_killed_and_broker_restarted(api, deployment, rapi, make_server):
     # Decide whether the broker can be restarted before doing anything: a skip
     # after the kill would leave the module's deployment one dispatcher short.
     ctl = None
@@ -32,7 +32,7 @@ def test_dispatcher_killed_and_broker_restarted(api, deployment, rapi):
         ctl = rabbitmqctl()
         if ctl is None:
             pytest.skip("cannot restart RabbitMQ here (needs rabbitmqctl as root)")
-    ids = [api.create_server(f"e2e-fault-{i}")["id"] for i in range(6)]
+    ids = [make_server(f"e2e-fault-{i}")["id"] for i in range(6)]
     time.sleep(0.3)
     victim = deployment.process("dispatcher-1")
     victim.send_signal(signal.SIGKILL)
@@ -45,19 +45,19 @@ def test_dispatcher_killed_and_broker_restarted(api, deployment, rapi):
         pass
     deployment.restart("dispatcher-1")
     for sid in ids:
-        api.wait_status(sid, "ACTIVE", timeout=120)
+        api.wait_server(sid, "ACTIVE", timeout=120)
     # Stop half of them, then check the DB agrees with Ganeti for every VM.
     for sid in ids[:3]:
-        api.action(sid, {"shutdown": {}})
+        api.shutdown(sid)
     for sid in ids[:3]:
-        api.wait_status(sid, "STOPPED", timeout=60)
+        api.wait_server(sid, "STOPPED", timeout=60)
     instances = {i["name"]: i for i in rapi.get_instances(bulk=True)}
     for sid in ids:
         name = f"{deployment.prefix_id}{sid}"
         expected = "STOPPED" if sid in ids[:3] else "ACTIVE"
-        assert api.server(sid)["status"] == expected
+        assert api.get_server(sid)["status"] == expected
         assert instances[name]["oper_state"] is (expected == "ACTIVE"), instances[name]
     for sid in ids:
-        assert api.delete(f"/servers/{sid}").status_code == 204
+        api.delete_server(sid)  # raises unless 204
     for sid in ids:
-        api.wait_status(sid, "DELETED", timeout=60)
+        api.wait_server(sid, "DELETED", timeout=60)

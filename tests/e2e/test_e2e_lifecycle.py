@@ -9,12 +9,13 @@ import requests
 pytestmark = pytest.mark.slow
 
 
-def test_create_reaches_active_with_progress(api, deployment):
-    server = api.create_server("e2e-build")
+def test_create_reaches_active_with_progress(api, deployment, make_server):
+    server = make_server("e2e-build")
     assert server["status"] == "BUILD"
     assert server["adminPass"]
     seen = []
-    active = api.wait_status(server["id"], "ACTIVE", seen=seen)
+    active = api.wait_server(server["id"], "ACTIVE", timeout=60,
+                             progress=lambda s, _: seen.append((s["status"], s.get("progress"))))
     assert active["progress"] == 100
     nics = active["attachments"]["values"]
     assert nics and nics[0]["ipv4"], active
@@ -25,32 +26,32 @@ def test_create_reaches_active_with_progress(api, deployment):
         any(p == 100 for p in build_progress), f"no build progress seen: {seen}"
 
 
-def test_shutdown_start_reboot_delete(api):
-    server = api.create_server("e2e-cycle")
+def test_shutdown_start_reboot_delete(api, make_server):
+    # Each call raises unless the API answers its documented status (202, 204).
+    server = make_server("e2e-cycle")
     sid = server["id"]
-    api.wait_status(sid, "ACTIVE")
+    api.wait_server(sid, "ACTIVE", timeout=60)
 
-    api.action(sid, {"shutdown": {}})
-    api.wait_status(sid, "STOPPED")
+    api.shutdown(sid)
+    api.wait_server(sid, "STOPPED", timeout=60)
 
-    api.action(sid, {"start": {}})
-    api.wait_status(sid, "ACTIVE")
+    api.start(sid)
+    api.wait_server(sid, "ACTIVE", timeout=60)
 
-    api.action(sid, {"reboot": {"type": "HARD"}})
-    api.wait_status(sid, "ACTIVE")
+    api.reboot(sid, hard=True)
+    api.wait_server(sid, "ACTIVE", timeout=60)
 
-    r = api.delete(f"/servers/{sid}")
-    assert r.status_code == 204, r.text
-    api.wait_status(sid, "DELETED")
-    listed = [s["id"] for s in api.get("/servers").json()["servers"]["values"]]
+    api.delete_server(sid)
+    api.wait_server(sid, "DELETED", timeout=60)
+    listed = [s["id"] for s in api.list_servers()]
     assert sid not in listed
 
 
-def test_failed_create_goes_to_error_with_reason(api, deployment):
+def test_failed_create_goes_to_error_with_reason(api, deployment, make_server, request):
     if deployment.stack == "real_ganeti":
         # Ganeti itself refuses: the flavor's disk template is not enabled on the cluster.
-        server = api.create_server("e2e-fails", flavor=api.flavor(usable=False))
-        failed = api.wait_status(server["id"], "ERROR")
+        server = make_server("e2e-fails", flavor=request.getfixturevalue("unusable_flavor"))
+        failed = api.wait_server(server["id"], "ERROR", timeout=60)
         out = deployment.manage("server-show", str(failed["id"]), "--output", "json").stdout
         assert "OpPrereqError" in out and "not enabled" in out, out
         return
@@ -61,8 +62,8 @@ def test_failed_create_goes_to_error_with_reason(api, deployment):
     r = requests.put(sim["url"] + "/sim/config", json=rule, auth=auth, verify=sim["cert"], timeout=10)
     assert r.status_code == 200, r.text
     try:
-        server = api.create_server("e2e-fails")
-        failed = api.wait_status(server["id"], "ERROR")
+        server = make_server("e2e-fails")
+        failed = api.wait_server(server["id"], "ERROR", timeout=60)
     finally:
         requests.put(sim["url"] + "/sim/config", json={"fail_rules": []}, auth=auth,
                      verify=sim["cert"], timeout=10)

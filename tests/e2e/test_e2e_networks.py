@@ -10,32 +10,34 @@ import time
 
 import pytest
 import requests
-from synnefo.tools.quickstart import _wait_for
+from synnefo.tools.client import ItemNotFound, NetworkInUse, server_nics
+from synnefo.tools.client import wait_for as poll
 
 FIREWALL_TAGS = {"ENABLED": "synnefo:network:0:protected", "DISABLED": "synnefo:network:0:unprotected",
                  "PROTECTED": "synnefo:network:0:limited"}
 
 
 def wait_for(what, predicate, timeout=60):
-    """``predicate()``'s first true value (quickstart's poll: QuickstartError after ``timeout``)."""
-    return _wait_for(predicate, timeout, what)
+    """``predicate()``'s first true value (the client's poll: WaitTimeout after ``timeout``)."""
+    return poll(predicate, bool, what=what, timeout=timeout, interval=0.1)
 
 
 def network(api, net_id):
-    r = api.get(f"/networks/{net_id}")
-    return r.json()["network"] if r.status_code == 200 else None
+    try:
+        return api.get_network(net_id)
+    except ItemNotFound:
+        return None
 
 
 def create_network(api, name, cidr, **extra):
-    r = api.post("/networks", {"network": {"name": name, "cidr": cidr, **extra}})
-    assert r.status_code == 202, r.text
-    net = r.json()["network"]
-    wait_for(f"network {net['id']} ACTIVE", lambda: (network(api, net["id"]) or {}).get("status") == "ACTIVE")
+    # the client checks the 202
+    net = api.create_network(name, cidr=cidr, network_type=extra.pop("type", None), **extra)
+    api.wait_network(net["id"], "ACTIVE", timeout=60)
     return net["id"]
 
 
 def nics(api, server_id):
-    return api.server(server_id).get("attachments", {}).get("values", [])
+    return server_nics(api.get_server(server_id))
 
 
 def nics_on(api, server_id, net_id):
@@ -43,23 +45,21 @@ def nics_on(api, server_id, net_id):
 
 
 def connect(api, net_id, server_id):
-    r = api.post(f"/networks/{net_id}/action", {"add": {"serverRef": server_id}})
-    assert r.status_code == 202, r.text
+    api.connect(net_id, server_id)   # raises unless 202
 
 
 def delete_network(api, net_id):
-    r = api.delete(f"/networks/{net_id}")
-    assert r.status_code == 204, r.text
+    api.delete_network(net_id)       # raises unless 204
     wait_for(f"network {net_id} gone",
              lambda: (network(api, net_id) or {"status": "DELETED"})["status"] == "DELETED")
 
 
 @pytest.fixture
-def server(api):
-    server = api.create_server("e2e-net")
-    api.wait_status(server["id"], "ACTIVE", timeout=120)
+def server(api, make_server):
+    server = make_server("e2e-net")
+    api.wait_server(server["id"], "ACTIVE", timeout=120)
     yield server["id"]
-    api.delete(f"/servers/{server['id']}")
+    api.delete_server(server["id"])
 
 
 @pytest.mark.parametrize("net_type", ["PRIVATE_MAC_FILTERED", "PRIVATE_PHYSICAL_VLAN"])
@@ -68,18 +68,18 @@ def test_private_network_lifecycle(api, server, net_type):
     started = time.monotonic()
     connect(api, net_id, server)
     # a delete while the connect is pending is refused, not accepted then failed
-    r = api.delete(f"/networks/{net_id}")
-    assert r.status_code == 421, r.text
+    with pytest.raises(NetworkInUse) as refused:
+        api.delete_network(net_id)
+    assert refused.value.code == 421
     [nic] = wait_for("the new NIC", lambda: nics_on(api, server, net_id), timeout=30)
-    api.wait_status(server, "ACTIVE")
+    api.wait_server(server, "ACTIVE", timeout=60)
     assert nic["ipv4"] == "10.42.0.1" and nic["id"] == f"nic-{server}-1"
     assert time.monotonic() - started < 30
     attachments = network(api, net_id)["attachments"]["values"]
     assert attachments == [nic["id"]]
-    r = api.post(f"/networks/{net_id}/action", {"remove": {"attachment": nic["id"]}})
-    assert r.status_code == 202, r.text
+    api.disconnect(net_id, nic["id"])   # raises unless 202
     wait_for("the NIC to go", lambda: not nics_on(api, server, net_id), timeout=30)
-    api.wait_status(server, "ACTIVE")
+    api.wait_server(server, "ACTIVE", timeout=60)
     assert len(nics(api, server)) == 1  # the public NIC stays
     delete_network(api, net_id)
 
@@ -87,8 +87,8 @@ def test_private_network_lifecycle(api, server, net_type):
 def test_firewall_profile_is_the_last_asked_for(api, server, rapi, deployment):
     instance = f"{deployment.prefix_id}{server}"
     for profile in ["ENABLED", "DISABLED", "DISABLED", "PROTECTED", "ENABLED", "PROTECTED"]:
-        api.action(server, {"firewallProfile": {"profile": profile}})
-        api.wait_status(server, "ACTIVE")
+        api.set_firewall_profile(server, profile)
+        api.wait_server(server, "ACTIVE", timeout=60)
         tags = [t for t in rapi.get_instance_tags(instance) if t.startswith("synnefo:network:")]
         assert tags == [FIREWALL_TAGS[profile]]
         wait_for(f"profile {profile}", lambda p=profile: nics(api, server)[0].get("firewallProfile") == p,
@@ -108,7 +108,7 @@ def sim_fail(deployment, *opcodes):
     assert r.status_code == 200, r.text
 
 
-def test_failed_creates_and_connects_give_every_address_back(api, deployment, server):
+def test_failed_creates_and_connects_give_every_address_back(api, deployment, server, make_server):
     if deployment.stack == "real_ganeti":
         pytest.skip("failure injection is the simulator's")
     public_id = nics(api, server)[0]["network_id"]
@@ -116,13 +116,13 @@ def test_failed_creates_and_connects_give_every_address_back(api, deployment, se
     net_id = create_network(api, "e2e-leaks", "10.43.0.0/29")
     try:
         sim_fail(deployment, "OP_INSTANCE_CREATE", "OP_INSTANCE_SET_PARAMS")
-        failed = [api.create_server(f"e2e-fails-{i}")["id"] for i in range(3)]
+        failed = [make_server(f"e2e-fails-{i}")["id"] for i in range(3)]
         for sid in failed:
-            api.wait_status(sid, "ERROR")
+            api.wait_server(sid, "ERROR", timeout=60)
         for _ in range(7):  # more connects than the /29 has addresses
             connect(api, net_id, server)
-            api.wait_status(server, "ACTIVE")
-            latest = api.server(server)["diagnostics"][0]
+            api.wait_server(server, "ACTIVE", timeout=60)
+            latest = api.get_server(server)["diagnostics"][0]
             assert "e2e: injected OP_INSTANCE_SET_PARAMS failure" in latest["message"], latest
             assert not nics_on(api, server, net_id)
     finally:
@@ -131,13 +131,13 @@ def test_failed_creates_and_connects_give_every_address_back(api, deployment, se
     connect(api, net_id, server)
     [nic] = wait_for("the NIC", lambda: nics_on(api, server, net_id), timeout=30)
     assert nic["ipv4"] == "10.43.0.1"  # the lowest address: none was lost
-    api.wait_status(server, "ACTIVE")
-    api.post(f"/networks/{net_id}/action", {"remove": {"attachment": nic["id"]}})
+    api.wait_server(server, "ACTIVE", timeout=60)
+    api.disconnect(net_id, nic["id"])
     wait_for("the NIC to go", lambda: not nics_on(api, server, net_id), timeout=30)
-    api.wait_status(server, "ACTIVE")
+    api.wait_server(server, "ACTIVE", timeout=60)
     delete_network(api, net_id)
     for sid in failed:
-        api.delete(f"/servers/{sid}")
+        api.delete_server(sid)
 
 
 def test_connect_ganeti_refuses_shows_its_reason_and_gives_the_address_back(api, deployment, server):
@@ -154,8 +154,8 @@ def test_connect_ganeti_refuses_shows_its_reason_and_gives_the_address_back(api,
     try:
         for _ in range(2):
             connect(api, net_id, server)
-            api.wait_status(server, "ACTIVE")
-            latest = api.server(server)["diagnostics"][0]
+            api.wait_server(server, "ACTIVE", timeout=60)
+            latest = api.get_server(server)["diagnostics"][0]
             assert latest["level"] == "ERROR"
             if deployment.stack == "real_ganeti":
                 assert "Missing bridges" in latest["message"] and "snfnobridge" in latest["message"], latest
@@ -173,10 +173,8 @@ def test_network_ganeti_would_not_create_is_error_and_deletable(api, deployment)
         pytest.skip("failure injection is the simulator's")
     sim_fail(deployment, "OP_NETWORK_ADD")
     try:
-        r = api.post("/networks", {"network": {"name": "e2e-error", "cidr": "10.45.0.0/29"}})
-        assert r.status_code == 202, r.text
-        net_id = r.json()["network"]["id"]
-        wait_for("network ERROR", lambda: (network(api, net_id) or {}).get("status") == "ERROR")
+        net_id = api.create_network("e2e-error", cidr="10.45.0.0/29")["id"]   # raises unless 202
+        api.wait_network(net_id, "ERROR", timeout=60)
     finally:
         sim_fail(deployment)
     delete_network(api, net_id)

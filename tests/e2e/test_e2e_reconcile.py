@@ -71,23 +71,23 @@ def make_network(deployment, api):
                             "demo@example.org").stdout
     nets = json.loads(deployment.manage("network-list", "--output", "json").stdout)
     net_id = max(n["id"] for n in nets if n["name"] == "e2e-drift")
-    until(lambda: api.get(f"/networks/{net_id}").json()["network"]["status"] == "ACTIVE", 60,
+    until(lambda: api.get_network(net_id)["status"] == "ACTIVE", 60,
           f"network {net_id} ACTIVE ({out.strip()})")
     return net_id
 
 
-def test_drift_behind_our_back_is_found_and_fixed(deployment, api, rapi):
+def test_drift_behind_our_back_is_found_and_fixed(deployment, api, rapi, make_server):
     prefix = deployment.prefix_id
     names = ["removed", "shut", "started", "nic"]
     ids = {}
     for name in names:
-        ids[name] = api.create_server(f"e2e-drift-{name}")["id"]
+        ids[name] = make_server(f"e2e-drift-{name}")["id"]
     for name in names:
-        api.wait_status(ids[name], "ACTIVE", timeout=120)
-    api.action(ids["started"], {"shutdown": {}})
-    api.wait_status(ids["started"], "STOPPED")
+        api.wait_server(ids[name], "ACTIVE", timeout=120)
+    api.shutdown(ids["started"])
+    api.wait_server(ids["started"], "STOPPED", timeout=60)
     net_id = make_network(deployment, api)
-    removed_ip = api.server(ids["removed"])["attachments"]["values"][0]["ipv4"]
+    removed_ip = api.get_server(ids["removed"])["attachments"]["values"][0]["ipv4"]
 
     code, rows = manage_json(deployment, "reconcile-servers", "--all")
     assert code == 0 and rows == [], rows  # in sync before the drift
@@ -109,8 +109,8 @@ def test_drift_behind_our_back_is_found_and_fixed(deployment, api, rapi):
         succeeds(rapi, rapi.delete_network(net_name))
 
         # Nothing reached Cyclades: the API still shows the old world.
-        assert api.server(ids["shut"])["status"] == "ACTIVE"
-        assert api.server(ids["nic"])["attachments"]["values"]
+        assert api.get_server(ids["shut"])["status"] == "ACTIVE"
+        assert api.get_server(ids["nic"])["attachments"]["values"]
 
         code, rows = manage_json(deployment, "reconcile-servers", "--all")
         assert code == 1, rows
@@ -136,11 +136,11 @@ def test_drift_behind_our_back_is_found_and_fixed(deployment, api, rapi):
         assert code == 0, rows
 
         # The DB and the API tell the truth again, without any message.
-        api.wait_status(ids["removed"], "DELETED", timeout=5)
-        assert api.server(ids["shut"])["status"] == "STOPPED"
-        assert api.server(ids["started"])["status"] == "ACTIVE"
-        assert api.server(ids["nic"]).get("attachments", {}).get("values", []) == []
-        diags = api.get(f"/servers/{ids['shut']}/diagnostics").json()
+        until(lambda: api.get_server(ids["removed"])["status"] == "DELETED", 5, "removed server DELETED")
+        assert api.get_server(ids["shut"])["status"] == "STOPPED"
+        assert api.get_server(ids["started"])["status"] == "ACTIVE"
+        assert api.get_server(ids["nic"]).get("attachments", {}).get("values", []) == []
+        diags = api.server_diagnostics(ids["shut"])
         assert any("Reconciliation" in d["message"] for d in diags), diags
         code, rows = manage_json(deployment, "reconcile-servers", "--all")
         assert code == 0 and rows == [], rows
@@ -151,7 +151,7 @@ def test_drift_behind_our_back_is_found_and_fixed(deployment, api, rapi):
         # The removed server's address is free again: the pools agree with the NICs.
         code, rows = manage_json(deployment, "reconcile-pools")
         assert code == 0, rows
-        assert removed_ip not in [a["ipv4"] for s in api.get("/servers/detail").json()["servers"]["values"]
+        assert removed_ip not in [a["ipv4"] for s in api.list_servers(detail=True)
                                   for a in s.get("attachments", {}).get("values", [])]
 
         restore_update_path(deployment)
@@ -164,17 +164,18 @@ def test_drift_behind_our_back_is_found_and_fixed(deployment, api, rapi):
             restore_update_path(deployment)
         deployment.check_alive()
         for sid in ids.values():
-            api.delete(f"/servers/{sid}")
+            if api.get_server(sid)["status"] != "DELETED":
+                api.delete_server(sid)
 
 
-def test_staggered_run_checks_its_share(deployment, api):
+def test_staggered_run_checks_its_share(deployment, api, make_server):
     """Without --all a run checks ceil(servers / RECONCILIATION_MIN x interval)."""
-    sid = api.create_server("e2e-stagger")["id"]
-    api.wait_status(sid, "ACTIVE", timeout=120)
+    sid = make_server("e2e-stagger")["id"]
+    api.wait_server(sid, "ACTIVE", timeout=120)
     proc = deployment.manage("reconcile-servers", "--interval", "30", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     total = int(proc.stdout.split(" server(s) checked")[0].split()[-1])
     proc = deployment.manage("reconcile-servers", "--interval", "1", check=False)
     share = int(proc.stdout.split(" server(s) checked")[0].split()[-1])
     assert total >= 1 and share == -(-total // 30), (total, share)
-    api.delete(f"/servers/{sid}")
+    api.delete_server(sid)
