@@ -61,7 +61,8 @@ def test_quickstart_runs_and_stops_on_ctrl_c(tmp_path, sigint_ignored):
         assert page.status_code == 200 and 'id="signin-form"' in page.text
         assert requests.get(info["ui"].replace("/ui/", "/static/ui/app.css"), timeout=10).status_code == 200
         children[:] = children_of(proc.pid)
-        assert len(children) == 6          # simulator, eventd, two dispatchers, console proxy, gunicorn
+        # simulator, eventd, two dispatchers, console proxy, gunicorn, the reconciliation loop
+        assert len(children) == 7
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:
