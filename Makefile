@@ -4,6 +4,9 @@
 #   make test-ganeti  the contract suite and the lifecycle against a real Ganeti (root; installs
 #               Debian's ganeti, runs it in a network namespace: ci/real-ganeti.sh)
 #   make run-ganeti   `make run` against that real cluster instead of the simulator
+#   make dist   sdists + wheels of every package and a PEP 503 index in dist/ (pip install -f dist/)
+#   make deb    the Debian package of every node role in dist/deb/ (an apt repository)
+#   make test-packages  build both, install each role into a fresh Debian 12 root (root; CI)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -11,7 +14,7 @@ BIN    := $(VENV)/bin
 PACKAGES := snf-common snf-webproject snf-cyclades-app snf-cyclades-gtools snf-tools
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run run-ganeti test test-ganeti lint docs bench clean
+.PHONY: venv run run-ganeti test test-ganeti lint docs bench clean dist deb test-packages
 
 venv: $(STAMP)
 
@@ -41,8 +44,17 @@ lint: venv
 docs: venv
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs var/docs-html
 
+dist: venv
+	$(BIN)/python ci/dist.py
+
+deb:
+	bash ci/build-deb.sh
+
+test-packages: venv
+	bash ci/test-packages.sh
+
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) var/docs-html
+	rm -rf $(VENV) var/docs-html var/deb dist
