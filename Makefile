@@ -11,7 +11,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PACKAGES := snf-common snf-webproject snf-cyclades-app snf-cyclades-gtools snf-tools
+PACKAGES := snf-common snf-webproject snf-cyclades-app snf-cyclades-gtools snf-tools snf-vncauthproxy
 STAMP  := $(VENV)/.installed
 
 .PHONY: venv run run-ganeti test test-ganeti lint docs bench clean dist deb test-packages

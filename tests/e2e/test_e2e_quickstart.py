@@ -58,7 +58,7 @@ def test_quickstart_runs_and_stops_on_ctrl_c(tmp_path, sigint_ignored):
         answer = requests.get(info["api"] + "flavors", headers={"X-Auth-Token": info["token"]}, timeout=10)
         assert answer.status_code == 200
         children[:] = children_of(proc.pid)
-        assert len(children) == 5          # simulator, eventd, two dispatchers, gunicorn
+        assert len(children) == 6          # simulator, eventd, two dispatchers, console proxy, gunicorn
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:

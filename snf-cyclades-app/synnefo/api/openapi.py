@@ -22,6 +22,9 @@ SERVER_STATUSES = ("BUILD", "ACTIVE", "STOPPED", "ERROR", "DELETED", "REBOOT", "
 FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
 
 
+# Console types of the console action (synnefo.logic.console.CONSOLE_TYPES).
+CONSOLE_TYPE = {"type": "string", "enum": ["vnc", "vnc-ws", "vnc-wss"]}
+
 def ref(name):
     return {"$ref": "#/components/schemas/" + name}
 
@@ -101,7 +104,7 @@ def schemas():
         "SNF:task_state": NULLABLE_STRING, "adminPass": STRING},
         ["id", "name", "status", "progress", "hostId", "created", "updated", "flavorRef", "imageRef",
          "suspended"], strict=False)
-    console = obj({"type": {"type": "string", "enum": ["vnc"]}, "host": STRING,
+    console = obj({"type": CONSOLE_TYPE, "host": STRING,
                    "port": {"type": "integer"}, "password": STRING},
                   ["type", "host", "port", "password"])
     stats = obj({"serverRef": {"type": "integer"}, "refresh": {"type": "integer"}, "cpuBar": STRING,
@@ -139,7 +142,7 @@ def schemas():
             one_key("reboot", obj({"type": {"type": "string", "enum": ["SOFT", "HARD"]}}, ["type"])),
             one_key("start", obj({})),
             one_key("shutdown", obj({})),
-            one_key("console", obj({"type": {"type": "string", "enum": ["vnc"]}}, ["type"])),
+            one_key("console", obj({"type": CONSOLE_TYPE}, ["type"])),
             one_key("firewallProfile", obj({"profile": {"type": "string",
                                                         "enum": list(FIREWALL_PROFILES)}},
                                            ["profile"]))]},
@@ -264,7 +267,10 @@ def paths():
         },
         server + "/action": {"post": operation("Act on a server", "servers", {
             "202": answer("Accepted."),
-            "200": answer("The console.", wrapped("console", ref("Console")))},
+            "200": answer("The console: connect to host:port (vnc-ws: ws://host:port/, vnc-wss: "
+                          "wss://host:port/, RFB in binary messages) within 30 s and authenticate "
+                          "with VNC authentication and the one-time password.",
+                          wrapped("console", ref("Console")))},
             body="ServerActionRequest", params=[SERVER_ID])},
         server + "/ips": {"get": operation("List the addresses of a server", "servers", {
             "200": answer("NICs.", wrapped("addresses", values_of({"type": "array", "items": ref("NIC")})))},

@@ -29,12 +29,19 @@ GANETI_RAPI_TIMEOUT = 30
 GANETI_DRY_RUN = False
 
 # --- VNC console ---------------------------------------------------------
-# "direct" (the node's own VNC endpoint), "vncauthproxy" (one-shot forwarding
-# by a local snf-vncauthproxy 1.x), or a dotted path to a console client class.
-CONSOLE_BACKEND = "direct"
-# Control socket of snf-vncauthproxy 1.x.
-VNCAUTHPROXY_SOCKET = "/var/run/vncauthproxy/ctrl.sock"
-# Seconds to wait for vncauthproxy's answer.
+# How consoles are opened: "vncauthproxy" (a one-time, password-protected
+# forwarding by one of the snf-vncauthproxy daemons below), "direct" (the
+# Ganeti node's own VNC endpoint: an explicit opt-in for labs, `snf-manage
+# check` warns about it), or a dotted path to a console client class.
+CONSOLE_BACKEND = "vncauthproxy"
+# The snf-vncauthproxy daemons to ask (one picked at random, the next tried
+# when it does not answer). Keys: server_address, server_port (control
+# channel), auth_user, auth_password (a control user of the proxy),
+# enable_ssl, ca_cert, strict (TLS toward the proxy), public_address
+# (optional: the address users connect to; default: what the proxy answers).
+CYCLADES_VNCAUTHPROXY_OPTS = [
+    {"auth_user": "cyclades", "auth_password": "", "server_address": "127.0.0.1",
+     "server_port": 24999, "enable_ssl": False, "ca_cert": None, "strict": False},
+]
+# Seconds to wait for a proxy's answer (connecting and setting up included).
 VNCAUTHPROXY_TIMEOUT = 10
-# Host name returned to clients for proxied consoles (None: this host's FQDN).
-CONSOLE_HOST = None

@@ -30,7 +30,7 @@ from synnefo.db.models import (
 )
 from synnefo.logic import allocators, validation
 from synnefo.logic.backends import get_rapi_client
-from synnefo.logic.console import get_console_client
+from synnefo.logic.console import CONSOLE_TYPES, get_console_client
 from synnefo.logic.errors import (
     BadRequest,
     BuildInProgress,
@@ -390,20 +390,31 @@ def destroy(userid, vm_id):
 
 # --- console ------------------------------------------------------------
 
+WILDCARD_ADDRESSES = ("", "0.0.0.0", "::", "[::]")
+
+
 def _console_endpoint(vm):
-    info = get_rapi_client(vm.backend).get_instance(instance_name(vm.id))
-    if (info.get("hvparams") or {}).get("serial_console"):
-        raise ServiceUnavailable("Serial console is enabled on the instance; VNC is not available.")
-    host, port = info.get("pnode"), info.get("network_port")
+    """(host, port) of the instance's VNC server, as Ganeti reports it; a
+    server bound to every address is reached at its primary node."""
+    client = get_rapi_client(vm.backend)
+    name = instance_name(vm.id)
+    info = client.get_instance_console(name)
+    if info.get("kind") != "vnc":
+        detail = info.get("message") or "console kind %r" % info.get("kind")
+        raise ServiceUnavailable("The server has no VNC console: Ganeti says: %s" % detail)
+    host, port = info.get("host"), info.get("port")
+    if host in WILDCARD_ADDRESSES or host is None:
+        host = client.get_instance(name).get("pnode")
     if not host or not port:
         raise ServiceUnavailable("Ganeti reports no VNC endpoint for the server.")
     return host, int(port)
 
 
 def console(userid, vm_id, console_type="vnc"):
-    """``{"type": "vnc", "host", "port", "password"}`` of a one-shot console."""
-    if console_type != "vnc":
-        raise BadRequest('Type can only be "vnc".')
+    """``{"type", "host", "port", "password"}`` of a one-time console
+    (``vnc``, or ``vnc-ws``/``vnc-wss`` for WebSocket clients such as noVNC)."""
+    if console_type not in CONSOLE_TYPES:
+        raise BadRequest('Type can only be "vnc", "vnc-ws" or "vnc-wss".')
     vm = get_vm(userid, vm_id)
     if vm.deleted:
         raise BadRequest("Server has been deleted.")
@@ -414,12 +425,13 @@ def console(userid, vm_id, console_type="vnc"):
     try:
         host, port = _console_endpoint(vm)
         password = random_password()
-        public_host, public_port = get_console_client().open(host, port, password)
+        public_host, public_port = get_console_client().open(host, port, password, console_type)
+        # a migration while we were setting up would leave the forwarding pointing nowhere
         if (host, port) != _console_endpoint(vm):
             raise ServiceUnavailable("VNC Server settings changed.")
     except GanetiApiError as exc:
         raise ServiceUnavailable("Cannot get the console of the server: %s" % exc)
-    return {"type": "vnc", "host": public_host, "port": public_port, "password": password}
+    return {"type": console_type, "host": public_host, "port": public_port, "password": password}
 
 
 # --- firewall -----------------------------------------------------------

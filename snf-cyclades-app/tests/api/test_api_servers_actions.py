@@ -66,7 +66,7 @@ def test_start_on_build_server_is_build_in_progress(api_world, vm):
     ({"reboot": {"type": "GENTLE"}}, "Malformed Request."),
     ({"reboot": {}}, "Malformed Request."),
     ({"shutdown": {"force": True}}, "Malformed request"),
-    ({"console": {"type": "spice"}}, 'Type can only be "vnc".'),
+    ({"console": {"type": "spice"}}, 'Type can only be "vnc", "vnc-ws" or "vnc-wss".'),
     ({"firewallProfile": {"profile": "OPEN"}}, "Unsupported firewall profile"),
     ({"explode": {}}, "Unknown action"),
 ])
@@ -103,7 +103,8 @@ def test_action_body_must_be_json(api_world, vm):
     assert fault_of(response, "badRequest", 400) == "Unsupported Content-Type."
 
 
-def test_console(api_world, vm):
+def test_console(api_world, vm, settings):
+    settings.CONSOLE_BACKEND = "direct"
     response = action(api_world, vm, {"console": {"type": "vnc"}})
     assert response.status_code == 200
     console = json.loads(response.content)["console"]
@@ -115,6 +116,17 @@ def test_console(api_world, vm):
     VirtualMachine.objects.filter(pk=vm.id).update(operstate="STOPPED")
     assert fault_of(action(api_world, vm, {"console": {"type": "vnc"}}), "badRequest", 400) == \
         "Server not in ACTIVE state."
+
+
+def test_console_without_a_proxy_answering(api_world, vm, settings):
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        dead = sock.getsockname()[1]
+    settings.CONSOLE_BACKEND = "vncauthproxy"
+    settings.CYCLADES_VNCAUTHPROXY_OPTS = [{"server_address": "127.0.0.1", "server_port": dead,
+                                            "auth_user": "cyclades", "auth_password": "x"}]
+    message = fault_of(action(api_world, vm, {"console": {"type": "vnc"}}), "serviceUnavailable", 503)
+    assert message.startswith("No console proxy answers (127.0.0.1:%d: " % dead), message
 
 
 def test_firewall_profile(api_world, vm):

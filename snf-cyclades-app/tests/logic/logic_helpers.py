@@ -20,6 +20,7 @@ class FakeRapi:
         self.info = {"name": "cluster1.example.org"}
         self.instance = {"pnode": "node1.example.org", "network_port": 11000,
                          "hvparams": {"serial_console": False}}
+        self.console = {"kind": "vnc", "host": "node1.example.org", "port": 11000}
 
     def _call(self, _method, *args, **kwargs):
         name = _method
@@ -59,6 +60,10 @@ class FakeRapi:
     def get_instance(self, name):
         self._call("get_instance", name)
         return dict(self.instance)
+
+    def get_instance_console(self, name):
+        self._call("get_instance_console", name)
+        return dict(self.console)
 
     def create_instance(self, **body):
         return self._job("create_instance", **body)

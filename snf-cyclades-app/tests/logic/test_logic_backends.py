@@ -1,9 +1,7 @@
 """backends.get_rapi_client, resource statistics; console clients."""
 
 import json
-import os
 import socket
-import tempfile
 import threading
 
 import pytest
@@ -52,49 +50,94 @@ def test_backend_mac_prefix(db):
     assert backends.backend_mac_prefix(net, backend) == "aa:00:1b"
 
 
+class FakeProxy:
+    """A TCP control channel that records requests and answers ``reply``."""
+
+    def __init__(self, reply):
+        self.reply, self.received = reply, []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = conn.recv(1024)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.received.append(json.loads(data))
+                conn.sendall(json.dumps(self.reply).encode() + b"\n")
+
+    def opts(self, **extra):
+        return dict({"server_address": "127.0.0.1", "server_port": self.port, "auth_user": "cyclades",
+                     "auth_password": "s3cret"}, **extra)
+
+    def close(self):
+        self.server.close()
+
+
+def _dead_port():
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        return sock.getsockname()[1]
+
+
 def test_vncauthproxy_console(settings):
-    directory = tempfile.mkdtemp()
-    path = os.path.join(directory, "ctrl.sock")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(1)
-    received = []
+    proxy = FakeProxy({"status": "OK", "source_port": 25123, "proxy_address": "console.example.org"})
+    try:
+        settings.CONSOLE_BACKEND = "vncauthproxy"
+        settings.CYCLADES_VNCAUTHPROXY_OPTS = [proxy.opts()]
+        client = console.get_console_client()
+        assert client.open("node1", 11000, "Secret123", "vnc-ws") == ("console.example.org", 25123)
+        assert proxy.received == [{"source_port": 0, "destination_address": "node1",
+                                   "destination_port": 11000, "password": "Secret123", "type": "vnc-ws",
+                                   "auth_user": "cyclades", "auth_password": "s3cret"}]
+        # public_address overrides what the proxy answers
+        settings.CYCLADES_VNCAUTHPROXY_OPTS = proxy.opts(public_address="vnc.example.org")
+        assert console.get_console_client().open("node1", 11000, "x") == ("vnc.example.org", 25123)
+        proxy.reply = {"status": "FAILED", "source_port": 0, "reason": "authentication failed"}
+        with pytest.raises(errors.ServiceUnavailable, match="refused the forwarding: authentication failed"):
+            console.get_console_client().open("node1", 11000, "x")
+    finally:
+        proxy.close()
 
-    def serve(reply):
-        conn, _ = server.accept()
-        with conn:
-            data = b""
-            while True:
-                chunk = conn.recv(1024)
-                if not chunk:
-                    break
-                data += chunk
-            received.append(json.loads(data))
-            conn.sendall(json.dumps(reply).encode())
 
-    settings.CONSOLE_BACKEND = "vncauthproxy"
-    settings.VNCAUTHPROXY_SOCKET = path
-    settings.CONSOLE_HOST = "api.example.org"
-    thread = threading.Thread(target=serve, args=({"source_port": 51234, "status": "OK"},))
-    thread.start()
-    client = console.get_console_client()
-    assert client.open("node1", 11000, "Secret123") == ("api.example.org", 51234)
-    thread.join(5)
-    assert received == [{"source_port": 0, "destination_address": "node1",
-                         "destination_port": 11000, "password": "Secret123"}]
-    thread = threading.Thread(target=serve, args=({"source_port": 0, "status": "FAILED"},))
-    thread.start()
-    with pytest.raises(errors.ServiceUnavailable, match="error status"):
-        client.open("node1", 11000, "Secret123")
-    thread.join(5)
-    server.close()
-    os.unlink(path)
-    with pytest.raises(errors.ServiceUnavailable):
-        client.open("node1", 11000, "x")
+def test_vncauthproxy_next_proxy_when_one_is_down(settings):
+    proxy = FakeProxy({"status": "OK", "source_port": 25124, "proxy_address": "p2"})
+    try:
+        down = {"server_address": "127.0.0.1", "server_port": _dead_port()}
+        settings.CYCLADES_VNCAUTHPROXY_OPTS = [down, proxy.opts(), down]
+        for _ in range(6):   # whichever is picked first, the live one answers
+            assert console.get_console_client().open("n", 1, "x") == ("p2", 25124)
+    finally:
+        proxy.close()
+    settings.CYCLADES_VNCAUTHPROXY_OPTS = [down]
+    with pytest.raises(errors.ServiceUnavailable, match="No console proxy answers"):
+        console.get_console_client().open("n", 1, "x")
+    settings.CYCLADES_VNCAUTHPROXY_OPTS = []
+    with pytest.raises(errors.ServiceUnavailable, match="not configured"):
+        console.get_console_client()
 
 
 def test_console_backend_selection(settings):
+    assert isinstance(console.get_console_client(), console.VncAuthProxyConsole)   # the default
     settings.CONSOLE_BACKEND = "direct"
     assert isinstance(console.get_console_client(), console.DirectConsole)
     settings.CONSOLE_BACKEND = "synnefo.logic.console.DirectConsole"
     assert isinstance(console.get_console_client(), console.DirectConsole)
+
+
+def test_direct_console_is_warned_about(settings):
+    from django.core import checks
+    settings.CONSOLE_BACKEND = "direct"
+    warnings = [m for m in checks.run_checks() if m.id == "synnefo.W001"]
+    assert len(warnings) == 1 and "no authentication" in warnings[0].msg
+    settings.CONSOLE_BACKEND = "vncauthproxy"
+    assert not [m for m in checks.run_checks() if m.id == "synnefo.W001"]

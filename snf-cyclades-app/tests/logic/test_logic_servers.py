@@ -284,19 +284,52 @@ def test_firewall_profile(world, rapi, settings):
         servers.set_firewall_profile("alice", vm.id, "WIDE_OPEN")
 
 
-def test_console_direct(world, rapi):
+def test_console_direct(world, rapi, settings):
+    settings.CONSOLE_BACKEND = "direct"
     vm = make_vm(world)
     console = servers.console("alice", vm.id, "vnc")
     assert console["type"] == "vnc"
     assert (console["host"], console["port"]) == ("node1.example.org", 11000)
     assert len(console["password"]) == 10
-    with pytest.raises(errors.BadRequest):
+    with pytest.raises(errors.BadRequest, match='"vnc", "vnc-ws" or "vnc-wss"'):
         servers.console("alice", vm.id, "spice")
+    with pytest.raises(errors.BadRequest, match="needs a VNC authentication proxy"):
+        servers.console("alice", vm.id, "vnc-ws")
     stopped = make_vm(world, operstate="STOPPED")
     with pytest.raises(errors.BadRequest, match="ACTIVE"):
         servers.console("alice", stopped.id)
-    rapi.instance["hvparams"] = {"serial_console": True}
-    with pytest.raises(errors.ServiceUnavailable):
+    rapi.console = {"instance": "x", "kind": "msg", "message": "Console not available for fake hypervisor"}
+    with pytest.raises(errors.ServiceUnavailable, match="no VNC console.*fake hypervisor"):
+        servers.console("alice", vm.id)
+
+
+class RecordingConsole:
+    """A console client that records its calls and may move the VM meanwhile."""
+    calls = []
+    on_open = None
+
+    def open(self, host, port, password, console_type="vnc"):
+        RecordingConsole.calls.append((host, port, password, console_type))
+        if RecordingConsole.on_open:
+            RecordingConsole.on_open()
+        return "proxy.example.org", 25001
+
+
+def test_console_through_a_proxy(world, rapi, settings):
+    settings.CONSOLE_BACKEND = "%s.RecordingConsole" % __name__
+    RecordingConsole.calls, RecordingConsole.on_open = [], None
+    vm = make_vm(world)
+    console = servers.console("alice", vm.id, "vnc-ws")
+    assert console == {"type": "vnc-ws", "host": "proxy.example.org", "port": 25001,
+                       "password": RecordingConsole.calls[0][2]}
+    assert RecordingConsole.calls[0][:2] == ("node1.example.org", 11000)
+    # a VNC server bound to every address is reached at the primary node
+    rapi.console = {"kind": "vnc", "host": "0.0.0.0", "port": 11002}
+    servers.console("alice", vm.id)
+    assert RecordingConsole.calls[-1][:2] == ("node1.example.org", 11002)
+    # the instance migrates while the proxy sets up: refused
+    RecordingConsole.on_open = lambda: rapi.console.update(port=11003)
+    with pytest.raises(errors.ServiceUnavailable, match="VNC Server settings changed"):
         servers.console("alice", vm.id)
 
 

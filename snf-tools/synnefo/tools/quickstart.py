@@ -9,8 +9,9 @@ operator's ``snf-manage``) shares. It
 2. migrates the database and loads flavors, images and a demo user,
 3. starts the Ganeti simulator and registers it as a backend with a public
    network,
-4. starts ``snf-ganeti-eventd``, two ``snf-dispatcher`` and the API
-   (gunicorn) on 127.0.0.1:8000,
+4. starts ``snf-ganeti-eventd``, two ``snf-dispatcher``, the console proxy
+   (``snf-vncauthproxy`` on 127.0.0.1, with a generated control user) and
+   the API (gunicorn) on 127.0.0.1:8000,
 5. prints the API endpoint and the demo token and writes
    ``var/quickstart.json``,
 
@@ -30,6 +31,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,6 +39,7 @@ import urllib.error
 import urllib.request
 
 from synnefo.tools import real_ganeti
+from synnefo.tools.loopback import free_port
 from synnefo.util.version import add_version_option
 
 DEMO_USER = "demo@example.org"
@@ -130,6 +133,15 @@ class Deployment:
         os.chmod(path, 0o600)
         return values
 
+    def _console_proxy_password(self):
+        """The control password of the console proxy, added to older secrets files."""
+        values = self._secrets()
+        if "vncauthproxy_password" not in values:
+            values["vncauthproxy_password"] = secrets.token_urlsafe(16)
+            with open(self.path("secrets.json"), "w") as handle:
+                json.dump(values, handle)
+        return values["vncauthproxy_password"]
+
     def write_settings(self):
         for d in (self.base, self.settings_dir, self.log_dir, self.sim_dir):
             os.makedirs(d, exist_ok=True)
@@ -146,7 +158,7 @@ APP_INSTALL_URL = "http://127.0.0.1:{self.api_port}"
 API_ROOT_URL = APP_INSTALL_URL + "/api"
 # snf-ganeti-hook publishes only on the Ganeti master: the cluster's one node.
 GANETI_HOOK_NODE_NAME = {self.node!r}
-''' + self._real_ganeti_conf()
+''' + self._console_conf() + self._real_ganeti_conf()
         with open(os.path.join(self.settings_dir, "50-quickstart.conf"), "w") as handle:
             handle.write(conf)
         extra = os.path.join(self.settings_dir, "90-extra.conf")
@@ -163,6 +175,37 @@ GANETI_HOOK_NODE_NAME = {self.node!r}
     @property
     def node(self):
         return self.cluster["node"] if self.real else SIM_NODE
+
+    def _console_conf(self):
+        # The console proxy's control channel: a port free now, chosen at each start.
+        self.console_control_port = free_port()
+        return f'''# Consoles: the snf-vncauthproxy that snf-quickstart starts (loopback only).
+CYCLADES_VNCAUTHPROXY_OPTS = [{{"server_address": "127.0.0.1", "server_port": {self.console_control_port},
+                               "auth_user": "cyclades", "auth_password": {self._console_proxy_password()!r}}}]
+'''
+
+    def start_console_proxy(self):
+        """snf-vncauthproxy on 127.0.0.1 with the control user ``cyclades``."""
+        users = self.path("vncauthproxy", "users")
+        proxy = os.path.join(self.bin, "snf-vncauthproxy")
+        proc = subprocess.run([proxy, "--auth-file", users, "--add-user", "cyclades"], env=self.env(),
+                              input=self._console_proxy_password() + "\n", capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise QuickstartError(f"cannot add the console proxy's user: {proc.stderr.strip()}")
+        port = self.console_control_port
+        self.spawn("vncauthproxy", [proxy, "--foreground", "--auth-file", users, "--listen-address",
+                                    "127.0.0.1", "--listen-port", str(port), "--proxy-listen-address",
+                                    "127.0.0.1", "--proxy-address", "127.0.0.1"])
+
+        def ready():
+            self.check_alive()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return False
+        _wait_for(ready, 30, f"the console proxy on 127.0.0.1:{port}")
+        self.info["console_proxy"] = f"127.0.0.1:{port}"
 
     def _real_ganeti_conf(self):
         if not self.real:
@@ -377,6 +420,7 @@ GANETI_CREATEINSTANCE_KWARGS = {{"os": {self.cluster["os"]!r}, "hvparams": {{}},
         self.start_cluster()
         self.register_backend()
         self.start_update_path()
+        self.start_console_proxy()
         self.start_api()
         self.info["settings_dir"] = self.settings_dir
         with open(self.path("quickstart.json"), "w") as handle:
@@ -458,6 +502,7 @@ Cyclades is running.
   API:          {info['api']}
   Token:        {info['token']}
   Ganeti RAPI:  {info['rapi']} ({'real Ganeti' if deployment.real else 'simulator'}, user {info['rapi_user']})
+  Consoles:     snf-vncauthproxy, control channel {info['console_proxy']}
   snf-manage:   SYNNEFO_SETTINGS_DIR={info['settings_dir']} .venv/bin/snf-manage ...
   Logs:         {deployment.log_dir}/
   Details:      {deployment.path('quickstart.json')}

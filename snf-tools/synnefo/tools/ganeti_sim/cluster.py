@@ -53,6 +53,10 @@ class Cluster:
         self.networks = {}
         self.tags = []
         self.next_job_id = 1
+        # Where instance consoles are served (the VNC address), and a check
+        # that a port can be listened on there; set by the VNC servers.
+        self.console_host = None
+        self.console_port_free = None
 
     # -- persistence -------------------------------------------------------
 
@@ -109,7 +113,7 @@ class Cluster:
     def free_console_port(self):
         used = {inst.get("network_port") for inst in self.instances.values()}
         port = FIRST_CONSOLE_PORT
-        while port in used:
+        while port in used or (self.console_port_free and not self.console_port_free(port)):
             port += 1
         return port
 

@@ -270,7 +270,8 @@ class RapiHandler(BaseHTTPRequestHandler):
             if inst.get("network_port") is None:
                 return {"instance": name, "kind": "message",
                         "message": "Console not available for %s hypervisor" % cluster.hypervisor}
-            return {"instance": name, "kind": "vnc", "host": cluster.node_name, "port": inst["network_port"],
+            return {"instance": name, "kind": "vnc", "host": cluster.console_host or cluster.node_name,
+                    "port": inst["network_port"],
                     "display": inst["network_port"] - 5900}
 
     def get_instance_tags(self, name, body):

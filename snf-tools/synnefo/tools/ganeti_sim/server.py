@@ -22,6 +22,7 @@ from synnefo.tools.ganeti_sim.files import write_json
 from synnefo.tools.ganeti_sim.jobs import WAIT_TIMEOUT, JobQueue
 from synnefo.tools.ganeti_sim.rapi import RapiHandler
 from synnefo.tools.ganeti_sim.runtime import RuntimeConfig, check_duration
+from synnefo.tools.ganeti_sim.vnc import ConsoleServers
 from synnefo.util.version import add_version_option
 
 log = logging.getLogger("snf-ganeti-sim")
@@ -91,6 +92,9 @@ def build_parser():
                         help="an installed OS definition (repeatable; default: snf-image and noop)")
     parser.add_argument("--hypervisor", choices=("kvm", "fake"), default="kvm",
                         help="kvm gives instances a VNC console port; fake gives none (default kvm)")
+    parser.add_argument("--vnc-address", default=None,
+                        help="address the running kvm instances' VNC servers listen on, reported as the "
+                             "console host (default: the --listen address); 'none' serves no VNC")
     parser.add_argument("--node-memory", type=positive_int, default=32768, help="node memory in MiB")
     parser.add_argument("--node-disk", type=positive_int, default=1048576, help="node disk in MiB")
     parser.add_argument("--node-cpus", type=positive_int, default=16, help="node CPUs")
@@ -140,6 +144,7 @@ class Simulator:
         self.sim_json = os.path.join(self.state_dir, SIM_JSON)
         self.server = None
         self.queue = None
+        self.consoles = None
 
     def prepare(self):
         args = self.args
@@ -158,6 +163,11 @@ class Simulator:
             self.cluster.load()
         except (OSError, ValueError, KeyError) as exc:
             raise SimError("cannot load the simulator state: %s" % exc) from None
+        vnc_address = args.vnc_address or args.listen
+        if args.hypervisor == "kvm" and vnc_address != "none":
+            self.consoles = ConsoleServers(self.cluster, vnc_address)
+            self.cluster.console_host = vnc_address
+            self.cluster.console_port_free = self.consoles.port_free
         config = RuntimeConfig(args.job_duration, args.fail)
         queue_dir = os.path.abspath(args.queue_dir or os.path.join(self.state_dir, "queue"))
         self.queue = JobQueue(self.cluster, queue_dir, config, hooks_dir=args.hooks_dir,
@@ -188,6 +198,8 @@ class Simulator:
             log.info("resuming %d unfinished job(s): %s", len(self.unfinished),
                      ", ".join(str(job.id) for job in self.unfinished))
         self.queue.resume(self.unfinished)
+        if self.consoles:
+            self.consoles.start()
 
     def announce(self):
         info = {"url": url_for(self.args.listen, self.port), "port": self.port, "cert": self.cert,
@@ -208,6 +220,8 @@ class Simulator:
     def close(self):
         self.queue.stop(timeout=max(10.0, 2 * self.queue.config.job_duration))
         self.server.server_close()
+        if self.consoles:
+            self.consoles.stop()
         with self.cluster.lock:
             self.cluster.save()
         if os.path.exists(self.sim_json):
