@@ -14,7 +14,8 @@
 #   - lintian: no error or warning left (each override says why).
 # It fails loudly where it cannot run (not root, no mirror, no PostgreSQL).
 # Environment: SYNNEFO_PKG_PGDATABASE (default synnefo_pkg), SYNNEFO_PKG_PGHOST
-# (default 127.0.0.1), SYNNEFO_PKG_KEEP=1 keeps the roots for inspection.
+# (default 127.0.0.1), SYNNEFO_PKG_KEEP=1 keeps the roots for inspection,
+# SYNNEFO_PKG_REUSE=1 (by hand) skips the build and tests dist/ as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,7 +27,7 @@ T0=$(date +%s)
 ROOTS=()
 
 die() { echo "test-packages: FAILED: $*" >&2; exit 1; }
-step() { echo "== [$(( $(date +%s) - T0 )) s] $*"; }
+step() { echo "== [$(( $(date +%s) - T0 )) s] $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, mounts)"
 
@@ -57,13 +58,18 @@ MIRROR=$(mirror)
 [ -n "$MIRROR" ] || die "no Debian mirror in /etc/apt/sources.list*: cannot debootstrap"
 
 # --- build ----------------------------------------------------------------------
+if [ "${SYNNEFO_PKG_REUSE:-}" = 1 ]; then   # by hand only: test the artifacts of a previous run
+  ls dist/*.whl dist/deb/*.deb >/dev/null || die "SYNNEFO_PKG_REUSE=1 but no dist/ or dist/deb/"
+else
 step "make dist"
-make -s dist >/dev/null
+mkdir -p var
+make -s dist > var/test-packages-dist.log 2>&1 || { tail -30 var/test-packages-dist.log; die "make dist failed"; }
 step "make deb"
 make -s deb | tail -1
 step "lintian"
 lintian --fail-on error,warning --tag-display-limit 0 dist/deb/*.deb \
   || die "lintian reports errors or warnings (above)"
+fi
 
 # --- roots ----------------------------------------------------------------------
 cleanup() {
@@ -78,7 +84,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-base_tarball() {
+base_tarball() {  # sets TARBALL (no subshell: ROOTS must see the temporary root)
   local tar=$CACHE/bookworm-base.tar
   if [ ! -s "$tar" ]; then
     step "debootstrap bookworm from $MIRROR (first run only; cached in $tar)"
@@ -89,12 +95,13 @@ base_tarball() {
     rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*
     tar -C "$tmp" -cf "$tar.new" . && mv "$tar.new" "$tar"
   fi
-  echo "$tar"
+  TARBALL=$tar
 }
 
-new_root() {  # new_root NAME: a fresh Debian 12 root with our apt repository
+new_root() {  # new_root NAME: sets R to a fresh Debian 12 root with our apt repository
   local r; r=$(mktemp -d "/var/tmp/snf-pkg-$1.XXXXXX")
   ROOTS+=("$r")
+  R=$r
   tar -C "$r" -xf "$TARBALL"
   cp /etc/resolv.conf "$r/etc/resolv.conf"
   printf 'deb %s bookworm main\n' "$MIRROR" > "$r/etc/apt/sources.list"
@@ -106,7 +113,6 @@ new_root() {  # new_root NAME: a fresh Debian 12 root with our apt repository
   mount --bind "$CACHE/apt-archives" "$r/var/cache/apt/archives"
   mount --bind "$CACHE/pip" "$r/root/.cache/pip"
   in_root "$r" apt-get update -qq >/dev/null || die "apt-get update in the test root failed"
-  echo "$r"
 }
 
 in_root() { local r=$1; shift; chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
@@ -126,7 +132,7 @@ no_django() {  # no_django ROOT [PYTHON]
 }
 
 mkdir -p "$CACHE"
-TARBALL=$(base_tarball)
+base_tarball
 psql_host() { "$ROOT/.venv/bin/python" - "$@" <<'PYEOF'
 import sys, psycopg
 host, name = sys.argv[1], sys.argv[2]
@@ -138,7 +144,7 @@ PYEOF
 
 # --- Ganeti node, apt -------------------------------------------------------------
 step "Ganeti node with apt: snf-cyclades-gtools"
-G=$(new_root ganeti)
+new_root ganeti; G=$R
 apt_install "$G" snf-cyclades-gtools
 expect "the Ganeti node has no Django and no web stack" no_django "$G"
 expect "it installed only snf-common and snf-cyclades-gtools of ours" \
@@ -169,7 +175,7 @@ expect "units of the Ganeti node pass systemd-analyze verify" \
 
 # --- API/logic node, apt ------------------------------------------------------------
 step "API/logic node with apt: snf-cyclades-app snf-tools"
-A=$(new_root api)
+new_root api; A=$R
 apt_install "$A" snf-cyclades-app snf-tools
 psql_host "$PGHOST" "$PGDATABASE" || die "PostgreSQL at $PGHOST:5432 does not answer (user postgres)"
 {
@@ -201,7 +207,7 @@ expect "no unit is enabled by the packages" test -z "$(ls "$A"/etc/systemd/syste
 
 # --- both roles with pip -f ---------------------------------------------------------
 step "pip install -f dist/ in fresh virtualenvs"
-P=$(new_root pip)
+new_root pip; P=$R
 apt_install "$P" python3-venv
 in_root "$P" python3 -m venv /opt/ganeti-node
 in_root "$P" /opt/ganeti-node/bin/pip install -q -f /srv/synnefo-dist snf-cyclades-gtools >/dev/null \
