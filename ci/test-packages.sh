@@ -103,7 +103,11 @@ new_root() {  # new_root NAME: sets R to a fresh Debian 12 root with our apt rep
   ROOTS+=("$r")
   R=$r
   tar -C "$r" -xf "$TARBALL"
+  chmod 0755 "$r"   # "/" for the synnefo user (mktemp and the tarball's "." say 0700)
   cp /etc/resolv.conf "$r/etc/resolv.conf"
+  # the root trusts the certificate authorities this machine trusts (pip reaches
+  # PyPI over TLS; the machine's egress may be inspected by a local authority)
+  cp /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/ca-certificates.crt"
   printf 'deb %s bookworm main\n' "$MIRROR" > "$r/etc/apt/sources.list"
   mkdir -p "$r/srv/synnefo-deb" "$r/srv/synnefo-dist" "$CACHE/apt-archives/partial" "$CACHE/pip" "$r/root/.cache/pip"
   cp dist/deb/*.deb dist/deb/Packages "$r/srv/synnefo-deb/"
@@ -165,7 +169,7 @@ expect "snf-ganeti-hook-install refuses a name Ganeti would skip" \
   in_root "$G" sh -c '! snf-ganeti-hook-install --hooks-dir /tmp/hooks --name hook.py 2>/dev/null'
 expect "conf files are 0640 root:synnefo" \
   test "$(in_root "$G" stat -c '%a %U:%G' /etc/synnefo/00-snf-common.conf /etc/synnefo/30-snf-cyclades-gtools.conf | sort -u)" = "640 root:synnefo"
-expect "no unit is enabled by the packages" test -z "$(ls "$G"/etc/systemd/system/*.wants/ 2>/dev/null | grep snf- || true)"
+expect "no unit is enabled by the packages" test -z "$(find "$G/etc/systemd/system" -path '*.wants/snf-*')"
 echo 'AMQP_HOSTS = ["amqp://cyclades:secret@mq.example.org:5672//"]' >> "$G/etc/synnefo/00-snf-common.conf"
 in_root "$G" apt-get install -y -qq --reinstall -o Dpkg::Options::=--force-confdef \
   -o Dpkg::Options::=--force-confold snf-common >/dev/null
@@ -203,7 +207,7 @@ if ls dist/deb/snf-vncauthproxy_*.deb >/dev/null 2>&1; then
   expect "snf-vncauthproxy.service passes systemd-analyze verify" \
     in_root "$A" systemd-analyze verify snf-vncauthproxy.service
 fi
-expect "no unit is enabled by the packages" test -z "$(ls "$A"/etc/systemd/system/*.wants/ 2>/dev/null | grep snf- || true)"
+expect "no unit is enabled by the packages" test -z "$(find "$A/etc/systemd/system" -path '*.wants/snf-*')"
 
 # --- both roles with pip -f ---------------------------------------------------------
 step "pip install -f dist/ in fresh virtualenvs"
