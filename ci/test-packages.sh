@@ -149,7 +149,8 @@ PYEOF
 # --- Ganeti node, apt -------------------------------------------------------------
 step "Ganeti node with apt: snf-cyclades-gtools"
 new_root ganeti; G=$R
-apt_install "$G" snf-cyclades-gtools
+# with Recommends, as an operator's apt-get does by default
+in_root "$G" apt-get install -y -qq snf-cyclades-gtools >/dev/null || die "apt-get install snf-cyclades-gtools failed"
 expect "the Ganeti node has no Django and no web stack" no_django "$G"
 expect "it installed only snf-common and snf-cyclades-gtools of ours" \
   test "$(in_root "$G" dpkg-query -W -f='${Package}\n' 'snf-*' | sort | tr '\n' ' ')" = "snf-common snf-cyclades-gtools "
