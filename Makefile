@@ -6,6 +6,9 @@
 #   make run-ganeti   `make run` against that real cluster instead of the simulator
 #   make ui-assets    the web UI's front-end libraries (noVNC), from the npm registry as pinned in
 #               package-lock.json, built into the UI's static files
+#   make dist   sdists + wheels of every package and a PEP 503 index in dist/ (pip install -f dist/)
+#   make deb    the Debian package of every node role in dist/deb/ (an apt repository)
+#   make test-packages  build both, install each role into a fresh Debian 12 root (root; CI)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -17,7 +20,7 @@ STAMP  := $(VENV)/.installed
 UI_VENDOR := snf-cyclades-app/synnefo/ui/static/ui/vendor
 NOVNC     := $(UI_VENDOR)/novnc-rfb.js
 
-.PHONY: venv ui-assets run run-ganeti test test-ganeti lint docs bench clean
+.PHONY: venv ui-assets run run-ganeti test test-ganeti lint docs bench clean dist deb test-packages
 
 venv: $(STAMP) ui-assets
 
@@ -62,8 +65,17 @@ lint: venv
 docs: venv
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs var/docs-html
 
+dist: venv
+	$(BIN)/python ci/dist.py
+
+deb: ui-assets
+	bash ci/build-deb.sh
+
+test-packages: venv
+	bash ci/test-packages.sh
+
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) var/docs-html node_modules $(UI_VENDOR)
+	rm -rf $(VENV) var/docs-html node_modules $(UI_VENDOR) var/deb dist

@@ -64,8 +64,8 @@ def settings_dir(base, amqp, exchange):
 def bare_worker(queue_dir):
     """The limit: inotify → read → json.loads → publish. No state, no dedup."""
     import synnefo.settings as settings
-    from inotify_simple import INotify
-    from inotify_simple import flags as F
+    from synnefo.ganeti import inotify as F
+    from synnefo.ganeti.inotify import INotify
     from synnefo.messaging import messages, names
     from synnefo.messaging.client import Broker
 

@@ -5,7 +5,7 @@ import pathlib
 import shlex
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-UNITS = ROOT / "ci" / "systemd"
+UNITS = ROOT / "systemd"
 
 
 def unit(name):

@@ -215,8 +215,8 @@ def test_real_inotify_overflow_rescans_the_archive(queue, tmp_path):
     """A real kernel overflow (IN_Q_OVERFLOW) loses the events of a job that finished and was
     archived meanwhile, and of a job created and archived meanwhile: the rescan reads the
     archive as the catch-up at start does."""
-    from inotify_simple import INotify
-    from inotify_simple import flags as F
+    from synnefo.ganeti import inotify as F
+    from synnefo.ganeti.inotify import INotify
     d = daemon_for(queue, tmp_path)
     write_job(queue, make_job(10, [("OP_INSTANCE_STARTUP", "snf-1", "running")]))
     d.catch_up()

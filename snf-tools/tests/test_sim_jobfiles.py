@@ -8,8 +8,8 @@ import time
 
 import pytest
 import requests
-from inotify_simple import INotify
-from inotify_simple import flags as F
+from synnefo.ganeti import inotify as F
+from synnefo.ganeti.inotify import INotify
 from synnefo.tools.ganeti_sim.testing import SimProcess
 
 pytestmark = pytest.mark.slow

@@ -15,6 +15,7 @@ Differences from the stock transport:
   piling up in an ``ae.undeliver`` queue.
 """
 
+import fcntl
 import itertools
 import logging
 import os
@@ -87,6 +88,12 @@ def recover_orphans(data_folder, claim_folder):
 
 class Channel(filesystem.Channel):
     deadletter_queue = None  # unroutable -> dropped, as on AMQP
+    # Bindings live in files of the control folder, so that a message published
+    # by one process is routed to the queues another process bound. kombu 5.3
+    # does this itself; Debian 12's kombu 5.2 (a Ganeti node's) does not, so the
+    # table is ours, in kombu 5.3's format (a JSON list of [routing_key,
+    # pattern, queue] per "<exchange>.exchange" file) and both can share a folder.
+    supports_fanout = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,6 +110,48 @@ class Channel(filesystem.Channel):
         exchange = exchange or "amq.direct"
         meta = self.typeof(exchange).prepare_bind(queue, exchange, routing_key, arguments)
         self._queue_bind(exchange, *meta)
+
+    @property
+    def control_folder(self):
+        return self.transport_options["control_folder"]
+
+    def _exchange_file(self, exchange):
+        if not exchange or "/" in exchange or exchange.startswith("."):
+            raise filesystem.ChannelError("invalid exchange name: %r" % (exchange,))
+        return os.path.join(self.control_folder, exchange + ".exchange")
+
+    def get_table(self, exchange):
+        try:
+            with open(self._exchange_file(exchange), "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH)
+                return [tuple(entry) for entry in loads(handle.read().decode("utf-8") or "[]")]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise filesystem.ChannelError("cannot read the bindings of %s: %s" % (exchange, exc)) \
+                from exc
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        entry = [routing_key or "", pattern or "", queue or ""]
+        path = self._exchange_file(exchange)
+        try:
+            os.makedirs(self.control_folder, exist_ok=True)
+            with open(path, "a+b") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                handle.seek(0)
+                table = [list(e) for e in loads(handle.read().decode("utf-8") or "[]")]
+                if entry not in table:
+                    table.insert(0, entry)
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.write(dumps(table).encode("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise filesystem.ChannelError("cannot bind %s to %s: %s" % (queue, exchange, exc)) \
+                from exc
+
+    def _put_fanout(self, exchange, payload, routing_key, **kwargs):
+        for entry in self.get_table(exchange):
+            self._put(entry[2], payload, **kwargs)
 
     def _put(self, queue, payload, **kwargs):
         try:

@@ -25,6 +25,7 @@ import threading
 import time
 
 from synnefo.util.service import run_service, setup_logging
+from synnefo.util.version import add_version_option
 
 log = logging.getLogger("snf-dispatcher")
 
@@ -229,6 +230,7 @@ def parse_args(argv=None):
                         help="delete every message of the four queues (asks first unless --yes) "
                              "and exit")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_version_option(parser, PROG, "snf-cyclades-app")
     return parser.parse_args(argv)
 
 

@@ -28,6 +28,7 @@ from synnefo.ganeti import daemon as daemon_util
 from synnefo.ganeti.jobfile import job_changes, job_id_of_filename
 from synnefo.ganeti.state import PublishedState, StateError
 from synnefo.util.service import run_service
+from synnefo.util.version import add_version_option
 
 log = logging.getLogger("snf-ganeti-eventd")
 
@@ -196,10 +197,9 @@ class EventDaemon:
 
     # -- main loop --------------------------------------------------------
     def run(self, ready_callback=None):
-        from inotify_simple import INotify
-        from inotify_simple import flags as F
+        from synnefo.ganeti import inotify as F
 
-        inotify = INotify()
+        inotify = F.INotify()
         try:
             self.declare()
             inotify.add_watch(self.queue_dir, F.MOVED_TO | F.CLOSE_WRITE | F.MOVED_FROM | F.DELETE)
@@ -289,6 +289,7 @@ def parse_args(argv=None):
     parser.add_argument("-l", "--log-file", "--log", dest="log_file", default=None,
                         help=f"log file (default {DEFAULT_LOG_FILE} when detached)")
     parser.add_argument("-d", "--debug", action="store_true", help="debug logging")
+    add_version_option(parser, PROG, "snf-cyclades-gtools")
     return parser.parse_args(argv)
 
 

@@ -20,6 +20,7 @@ import sys
 
 from synnefo.ganeti import daemon as daemon_util
 from synnefo.util import nics as nic_util
+from synnefo.util.version import print_version_if_asked
 
 log = logging.getLogger("snf-ganeti-hook")
 
@@ -128,6 +129,7 @@ def build_message(env, settings):
 
 
 def main(argv=None, env=None):
+    print_version_if_asked(sys.argv[1:] if argv is None else argv, PROG, "snf-cyclades-gtools")
     env = dict(os.environ if env is None else env)
     daemon_util.setup_logging(debug=bool(env.get("SNF_GANETI_HOOK_DEBUG")))
     settings = daemon_util.load_settings(PROG)

@@ -15,6 +15,7 @@ import os
 import sys
 
 from synnefo.ganeti import daemon as daemon_util
+from synnefo.util.version import print_version_if_asked
 
 log = logging.getLogger("snf-progress-monitor")
 
@@ -113,6 +114,7 @@ def monitor(instance, chunks, publish, err=None):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    print_version_if_asked(argv, PROG, "snf-cyclades-gtools")
     if len(argv) != 1 or argv[0].startswith("-"):
         print(f"usage: {PROG} <instance_name>", file=sys.stderr)
         return 1

@@ -43,6 +43,7 @@ import urllib.request
 
 from synnefo.tools import real_ganeti
 from synnefo.tools.loopback import free_port
+from synnefo.util.version import add_version_option
 
 DEMO_USER = "demo@example.org"
 SIM_NODE = "node1.sim.cyclades.local"
@@ -540,6 +541,7 @@ def parse_args(argv):
                              "starting the simulator")
     parser.add_argument("--reset", action="store_true",
                         help="delete the deployment directory first (database, broker, simulator state)")
+    add_version_option(parser, "snf-quickstart", "snf-tools")
     return parser.parse_args(argv)
 
 

@@ -15,6 +15,7 @@ import ssl
 import sys
 
 from synnefo.util.service import run_service
+from synnefo.util.version import add_version_option
 from synnefo.vncauthproxy import users as users_mod
 from synnefo.vncauthproxy.proxy import Config, VncAuthProxy
 
@@ -93,6 +94,7 @@ def build_parser():
     d.add_argument("-l", "--log-file", default=None,
                    help="log file (default %s when detached)" % DEFAULT_LOG_FILE)
     d.add_argument("-d", "--debug", action="store_true", help="debug logging")
+    add_version_option(parser, PROG, "snf-vncauthproxy")
     return parser
 
 

@@ -36,6 +36,9 @@ def main(argv=None):
     argv = list(sys.argv if argv is None else argv)
     argv[0] = "snf-manage"
     argv = _take_settings_dir(argv)
+    # Django's own --version prints Django's release; ours is the tree's.
+    from synnefo.util.version import print_version_if_asked
+    print_version_if_asked(argv[1:], "snf-manage", "snf-webproject")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.settings")
     from synnefo.util.startup import load_settings_or_exit, refuse_unsafe_start
     settings = load_settings_or_exit("snf-manage", require_dir=True)

@@ -23,6 +23,7 @@ from synnefo.tools.ganeti_sim.jobs import WAIT_TIMEOUT, JobQueue
 from synnefo.tools.ganeti_sim.rapi import RapiHandler
 from synnefo.tools.ganeti_sim.runtime import RuntimeConfig, check_duration
 from synnefo.tools.ganeti_sim.vnc import ConsoleServers
+from synnefo.util.version import add_version_option
 
 log = logging.getLogger("snf-ganeti-sim")
 
@@ -142,6 +143,7 @@ def build_parser():
                         help="how long /2/jobs/N/wait holds a request (default %s s)" % WAIT_TIMEOUT)
     parser.add_argument("--foreground", action="store_true",
                         help="stay in the foreground (default: detach once listening)")
+    add_version_option(parser, PROG, "snf-tools")
     parser.add_argument("--log-file", help="log here (default: stderr, or STATE_DIR/sim.log when detached)")
     parser.add_argument("-d", "--debug", action="store_true", help="log every request")
     parser.add_argument("--seed-instances", type=parse_seed, metavar="PREFIX:FIRST:COUNT",
