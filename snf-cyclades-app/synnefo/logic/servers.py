@@ -77,7 +77,10 @@ def get_vm(userid, vm_id, for_update=False):
         raise ItemNotFound("Server not found.")
     query = VirtualMachine.objects.select_related("backend", "flavor")
     if for_update:
-        query = query.select_for_update(of=("self",))
+        if connection.features.has_select_for_update_of:
+            query = query.select_for_update(of=("self",))
+        else:  # MariaDB: FOR UPDATE would lock the joined rows too; read them later
+            query = VirtualMachine.objects.select_for_update()
     vm = query.filter(pk=vm_id, userid=userid).first()
     if vm is None:
         raise ItemNotFound("Server not found.")
