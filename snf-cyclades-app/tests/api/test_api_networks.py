@@ -372,7 +372,7 @@ def test_action_on_public_network(world):
     assert fault(response, "forbidden", 403) == "Can not modify the public network."
 
 
-# --- concurrency (row locks: PostgreSQL, MySQL/MariaDB) ------------------------------------------------------------------------
+# --- concurrency (row locks: PostgreSQL, MySQL/MariaDB) ------------------------------------------------
 
 @pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
