@@ -15,19 +15,19 @@ SYNNEFO_SETTINGS_DIR=$PWD/ci/settings/sqlite "$BIN/pytest" "$@" || status=1
 amqp=""
 if "$BIN/python" ci/service_up.py rabbitmq; then amqp="amqp://guest:guest@127.0.0.1:5672//"; fi
 
-if "$BIN/python" ci/service_up.py postgres; then
-  echo "== test suite: PostgreSQL${amqp:+ + RabbitMQ}"
-  SYNNEFO_SETTINGS_DIR=$PWD/ci/settings/postgres SYNNEFO_TEST_AMQP=$amqp \
-    "$BIN/pytest" "$@" || status=1
-else
-  echo "== PostgreSQL does not answer on 127.0.0.1:5432: PostgreSQL run skipped"
-fi
+# stack_pass SERVICE SETTINGS-DIR LABEL PORT [pytest args]
+stack_pass() {
+  local service=$1 settings=$2 label=$3 port=$4
+  shift 4
+  if "$BIN/python" ci/service_up.py "$service"; then
+    echo "== test suite: $label${amqp:+ + RabbitMQ}"
+    SYNNEFO_SETTINGS_DIR=$PWD/ci/settings/$settings SYNNEFO_TEST_AMQP=$amqp \
+      "$BIN/pytest" "$@" || status=1
+  else
+    echo "== $label does not answer on 127.0.0.1:$port: $label run skipped"
+  fi
+}
 
-if "$BIN/python" ci/service_up.py mariadb; then
-  echo "== test suite: MariaDB/MySQL${amqp:+ + RabbitMQ}"
-  SYNNEFO_SETTINGS_DIR=$PWD/ci/settings/mariadb SYNNEFO_TEST_AMQP=$amqp \
-    "$BIN/pytest" "$@" || status=1
-else
-  echo "== MariaDB/MySQL does not answer on 127.0.0.1:3306: MariaDB run skipped"
-fi
+stack_pass postgres postgres PostgreSQL 5432 "$@"
+stack_pass mariadb mariadb MariaDB/MySQL 3306 "$@"
 exit $status
