@@ -32,16 +32,16 @@ def test_new_connections_get_the_lock_timeout(settings):
         fresh.close()
 
 
-def test_mysql_isolation_other_than_read_committed_is_refused(settings):
+def test_mysql_isolation_other_than_read_committed_is_refused():
     mysql = {"ENGINE": "django.db.backends.mysql", "NAME": "x"}
-    settings.DATABASES = {"default": dict(mysql, OPTIONS={"isolation_level": "repeatable read"})}
-    errors = database.check_isolation()
+    errors = database.check_isolation(databases={
+        "default": dict(mysql, OPTIONS={"isolation_level": "repeatable read"})})
     assert [e.id for e in errors] == ["synnefo.E010"]
     assert "read committed" in errors[0].hint
-    settings.DATABASES = {"default": dict(mysql, OPTIONS={"isolation_level": "read committed"})}
-    assert database.check_isolation() == []
-    settings.DATABASES = {"default": mysql}  # Django's default for MySQL is READ COMMITTED
-    assert database.check_isolation() == []
+    assert database.check_isolation(databases={
+        "default": dict(mysql, OPTIONS={"isolation_level": "read committed"})}) == []
+    # Django's own default for MySQL is READ COMMITTED
+    assert database.check_isolation(databases={"default": mysql}) == []
 
 
 def test_pymysql_stands_in_for_mysqlclient():

@@ -53,13 +53,16 @@ def on_connection_created(sender, connection, **kwargs):
                 cursor.execute(statement)
 
 
-def check_isolation(app_configs=None, **kwargs):
-    """System check: a MySQL database must be configured READ COMMITTED."""
+def check_isolation(app_configs=None, databases=None, **kwargs):
+    """System check: a MySQL database must be configured READ COMMITTED.
+    ``databases``: the ``DATABASES`` to check (default: the settings')."""
     from django.conf import settings
     from django.core import checks
 
     errors = []
-    for alias, db in settings.DATABASES.items():
+    if not isinstance(databases, dict):  # Django passes the aliases it checks
+        databases = settings.DATABASES
+    for alias, db in databases.items():
         if db.get("ENGINE") != MYSQL_ENGINE:
             continue
         level = (db.get("OPTIONS") or {}).get("isolation_level", "read committed")
