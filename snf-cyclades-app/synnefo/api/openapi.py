@@ -192,7 +192,9 @@ def schemas():
         "NetworkActionRequest": {"oneOf": [
             one_key("add", obj({"serverRef": {"type": "integer", "minimum": 0,
                                               "maximum": MAX_DB_ID}}, ["serverRef"])),
-            one_key("remove", obj({"attachment": {"type": "string", "pattern": r"^nic-\d+-\d+$"}},
+            # ids of at most 18 digits: always within the 64-bit id range
+            one_key("remove", obj({"attachment": {"type": "string",
+                                                  "pattern": r"^nic-[0-9]{1,18}-[0-9]{1,18}$"}},
                                   ["attachment"]))]},
     }
 

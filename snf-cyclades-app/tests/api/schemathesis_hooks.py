@@ -26,7 +26,7 @@ DOCUMENTED_RULES = [
     (400, r"^Maximum number of metadata items \(\d+\) exceeded\.$"),
     # map keys: OpenAPI 3.0 cannot constrain them (the document says it with
     # propertyNames, which only OpenAPI 3.1 tools read)
-    (400, r"^(Metadata keys must be non-empty strings|Metadata key is longer than \d+ characters)\.$"),
+    (400, r"^(Metadata keys must be non-empty strings|Metadata key (is )?longer than \d+ characters)\.$"),
     # addresses given as strings: CIDR / gateway syntax and consistency
     (400, r"^(Invalid network CIDR|Invalid gateway|Gateway .* is not a host address|"
           r"Invalid IPv6 CIDR|Invalid IPv6 gateway|IPv6 gateway .* is not in|"
