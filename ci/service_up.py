@@ -1,11 +1,11 @@
-"""Exit 0 if the named service answers on loopback: postgres | rabbitmq.
+"""Exit 0 if the named service answers on loopback: postgres | rabbitmq | mariadb.
 Run with the project's venv (ci/run-tests.sh does)."""
 
 import sys
 
 from synnefo.tools.loopback import answers
 
-PORTS = {"postgres": 5432, "rabbitmq": 5672}
+PORTS = {"postgres": 5432, "rabbitmq": 5672, "mariadb": 3306}
 
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@ the caller's limits and the OpenAPI document (spec 02-api §2). Mounted under ``
 from django.urls import re_path
 from synnefo.api import flavors, images, limits, networks, openapi
 
-FMT = r"(?:\.(?P<fmt>json|xml))?$"
+FMT = r"(?:\.(?P<fmt>json|xml))?\Z"  # \Z: "$" would also match before a final newline
 
 urlpatterns = [
-    re_path(r"^openapi\.json$", openapi.openapi_json),
+    re_path(r"^openapi\.json\Z", openapi.openapi_json),
     re_path(r"^limits/?" + FMT, limits.get_limits),
     # flavors
     re_path(r"^flavors/?" + FMT, flavors.list_flavors),

@@ -8,8 +8,10 @@ client (or schemathesis) can check every response body against it.
 
 import copy
 import json
+import os
 import sys
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.http import require_safe
 
@@ -51,10 +53,34 @@ def wrapped(key, schema):
     return obj({key: schema}, [key])
 
 
+def request_body(key, schema):
+    """A request document: other top-level keys are ignored by the API."""
+    return obj({key: schema}, [key], strict=False)
+
+
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": "string", "nullable": True}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+NON_BLANK = r"\S"  # at least one character that is not white space
+NO_NUL_NON_BLANK = r"^[^\x00]*\S[^\x00]*$"
+MAX_DB_ID = 2 ** 63 - 1
+
+
+def metadata_map(max_items=None):
+    """User metadata as the API accepts it: non-empty keys and values within
+    the MAX_METADATA_* lengths (and at most ``max_items`` items)."""
+    schema = {"type": "object",
+              "propertyNames": {"minLength": 1, "maxLength": settings.MAX_METADATA_KEY_LENGTH},
+              "additionalProperties": {"type": "string",
+                                       "maxLength": settings.MAX_METADATA_VALUE_LENGTH}}
+    if max_items is not None:
+        schema["maxProperties"] = max_items
+    return schema
+
+
+def name_schema(max_length, pattern=NON_BLANK):
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": pattern}
 
 
 def schemas():
@@ -125,6 +151,7 @@ def schemas():
 
     meta_key_value = {"type": "object", "additionalProperties": {"type": "string", "maxLength": 500},
                       "minProperties": 1, "maxProperties": 1}
+    meta_request = dict(metadata_map(), minProperties=1, maxProperties=1)
     return {
         "Fault": {"type": "object", "minProperties": 1, "maxProperties": 1,
                   "propertyNames": {"enum": list(FAULT_NAMES)}, "additionalProperties": fault_body},
@@ -137,16 +164,24 @@ def schemas():
         "MetadataValues": wrapped("metadata", values_of(STRING_MAP)),
         "Metadata": wrapped("metadata", STRING_MAP),
         "MetaItem": wrapped("meta", meta_key_value),
-        "ServerCreateRequest": wrapped("server", obj({
-            "name": {"type": "string", "minLength": 1, "maxLength": 255},
-            "imageRef": STRING, "flavorRef": {"type": "integer"},
-            "metadata": STRING_MAP,
-            "personality": {"type": "array", "items": obj({
-                "path": STRING, "contents": {"type": "string", "format": "byte"}, "owner": STRING,
-                "group": STRING, "mode": {"type": "integer"}}, ["path", "contents"])}},
-            ["name", "imageRef", "flavorRef"])),
-        "ServerRenameRequest": wrapped("server", obj(
-            {"name": {"type": "string", "minLength": 1, "maxLength": 255}}, ["name"])),
+        "MetaItemRequest": request_body("meta", meta_request),
+        # Unknown keys are ignored (OpenStack clients send more, e.g.
+        # min_count); flavorRef is an integer or a string of digits.
+        "ServerCreateRequest": request_body("server", obj({
+            "name": name_schema(settings.MAX_SERVER_NAME_LENGTH),
+            "imageRef": STRING,
+            "flavorRef": {"oneOf": [{"type": "integer", "minimum": 0},
+                                    {"type": "string", "pattern": "^[0-9]+$"}]},
+            "metadata": metadata_map(settings.MAX_VM_METADATA),
+            "personality": {"type": "array", "maxItems": settings.MAX_PERSONALITY, "items": obj({
+                "path": STRING,
+                "contents": {"type": "string", "format": "byte",
+                             "maxLength": settings.MAX_PERSONALITY_SIZE},
+                "owner": STRING, "group": STRING, "mode": {"type": "integer"}},
+                ["path", "contents"])}},
+            ["name", "imageRef", "flavorRef"], strict=False)),
+        "ServerRenameRequest": request_body("server", obj(
+            {"name": name_schema(settings.MAX_SERVER_NAME_LENGTH)}, ["name"], strict=False)),
         "ServerActionRequest": {"oneOf": [
             one_key("reboot", obj({"type": {"type": "string", "enum": ["SOFT", "HARD"]}}, ["type"])),
             one_key("start", obj({})),
@@ -155,19 +190,23 @@ def schemas():
             one_key("firewallProfile", obj({"profile": {"type": "string",
                                                         "enum": list(FIREWALL_PROFILES)}},
                                            ["profile"]))]},
-        "MetadataRequest": wrapped("metadata", STRING_MAP),
-        "NetworkCreateRequest": wrapped("network", obj({
-            "name": {"type": "string", "minLength": 1, "maxLength": 128},
-            "cidr": {"type": "string", "example": "192.168.1.0/24"},
+        "MetadataRequest": request_body("metadata", metadata_map()),
+        # unknown keys inside "network" are refused (400 "Unknown network attribute")
+        "NetworkCreateRequest": request_body("network", obj({
+            "name": name_schema(128, NO_NUL_NON_BLANK),
+            "cidr": {"type": "string", "nullable": True, "example": "192.168.1.0/24"},
             "cidr6": NULLABLE_STRING, "gateway": NULLABLE_STRING, "gateway6": NULLABLE_STRING,
-            "type": {"type": "string", "enum": list(NETWORK_TYPES)},
+            "type": {"type": "string", "nullable": True, "enum": list(NETWORK_TYPES) + [None]},
             "public": {"type": "boolean", "enum": [False]}, "dhcp": {"type": "boolean"}},
             ["name"])),
-        "NetworkRenameRequest": wrapped("network", obj(
-            {"name": {"type": "string", "minLength": 1, "maxLength": 128}}, ["name"])),
+        "NetworkRenameRequest": request_body("network", obj(
+            {"name": name_schema(128, NO_NUL_NON_BLANK)}, ["name"], strict=False)),
         "NetworkActionRequest": {"oneOf": [
-            one_key("add", obj({"serverRef": {"type": "integer"}}, ["serverRef"])),
-            one_key("remove", obj({"attachment": {"type": "string", "pattern": r"^nic-\d+-\d+$"}},
+            one_key("add", obj({"serverRef": {"type": "integer", "minimum": 0,
+                                              "maximum": MAX_DB_ID}}, ["serverRef"])),
+            # ids of at most 18 digits: always within the 64-bit id range
+            one_key("remove", obj({"attachment": {"type": "string",
+                                                  "pattern": r"^nic-[0-9]{1,18}-[0-9]{1,18}$"}},
                                   ["attachment"]))]},
     }
 
@@ -238,7 +277,7 @@ def metadata_paths(prefix, tag, id_param, what):
         "get": operation("Get one metadata item of a " + what, tag,
                          {"200": answer("The item.", ref("MetaItem"))}, params=[id_param, META_KEY]),
         "put": operation("Set one metadata item of a " + what, tag,
-                         {"201": answer("The item.", ref("MetaItem"))}, body="MetaItem",
+                         {"201": answer("The item.", ref("MetaItem"))}, body="MetaItemRequest",
                          params=[id_param, META_KEY]),
         "delete": operation("Delete one metadata item of a " + what, tag, dict([NO_CONTENT]),
                             params=[id_param, META_KEY]),
@@ -353,14 +392,9 @@ def document():
     }
 
 
-_SERIALIZED = None
-
-
 def serialized():
-    global _SERIALIZED
-    if _SERIALIZED is None:
-        _SERIALIZED = json.dumps(document(), indent=1, sort_keys=True)
-    return _SERIALIZED
+    """The document as JSON (built per call: its limits come from the settings)."""
+    return json.dumps(document(), indent=1, sort_keys=True)
 
 
 @require_safe
@@ -370,6 +404,9 @@ def openapi_json(request, fmt=None):
 
 
 def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.settings")
+    import django
+    django.setup()
     sys.stdout.write(serialized() + "\n")
 
 

@@ -41,8 +41,10 @@ def metadata_item(request, server_id, key):
         logic.delete_metadata_item(request.userid, server_id_of(server_id), key)
         return render_empty(204)
     meta = get_request_dict(request).get("meta")
-    if not isinstance(meta, dict) or list(meta) != [key]:
+    if not isinstance(meta, dict):
         raise BadRequest("Malformed request")
+    if list(meta) != [key]:
+        raise BadRequest("The body must hold exactly the key of the URL.")
     check_metadata(meta)
     item = logic.set_metadata_item(request.userid, server_id_of(server_id), key, meta[key])
     return render(request, {"meta": item}, status=201)

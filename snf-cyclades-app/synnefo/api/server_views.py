@@ -62,7 +62,7 @@ def list_servers(request, detail):
 def create_request(request):
     """``(name, flavor_id, image_id, metadata, personality)`` of a create body."""
     body = get_request_dict(request).get("server")
-    if not isinstance(body, dict):
+    if not isinstance(body, dict):  # other keys, here and in "server", are ignored
         raise BadRequest("Malformed request")
     try:
         name, image_id, flavor_id = body["name"], body["imageRef"], body["flavorRef"]
@@ -72,14 +72,16 @@ def create_request(request):
     personality = body.get("personality", [])
     if not isinstance(metadata, dict) or not isinstance(personality, list):
         raise BadRequest("Malformed request")
-    if not isinstance(image_id, (str, int)) or isinstance(image_id, bool):
+    if not isinstance(image_id, str):
         raise BadRequest("Malformed request")
-    if isinstance(flavor_id, bool) or not (
-            isinstance(flavor_id, int) or (isinstance(flavor_id, str) and flavor_id.isdigit())):
+    # An integer, or a string of digits as OpenStack clients send it.
+    if isinstance(flavor_id, str) and flavor_id.isascii() and flavor_id.isdigit():
+        flavor_id = int(flavor_id)
+    if isinstance(flavor_id, bool) or not isinstance(flavor_id, int) or flavor_id < 0:
         raise BadRequest("Malformed request")
-    if int(flavor_id) > MAX_DB_ID:
+    if flavor_id > MAX_DB_ID:
         raise ItemNotFound("Flavor not found.")
-    return name, flavor_id, str(image_id), metadata, personality
+    return name, flavor_id, image_id, metadata, personality
 
 
 def create_server(request):

@@ -8,7 +8,7 @@ trailing ``/``.
 from django.urls import re_path
 from synnefo.api import server_actions, server_metadata, server_views
 
-FMT = r"(?:\.(?P<fmt>json|xml))?$"
+FMT = r"(?:\.(?P<fmt>json|xml))?\Z"  # \Z: "$" would also match before a final newline
 SERVER = r"^servers/(?P<server_id>\d+)"
 
 urlpatterns = [

@@ -10,9 +10,9 @@ from django.urls import include, path, re_path
 from synnefo.api import util, versions
 
 urlpatterns = [
-    re_path(r"^(?:\.(?P<fmt>json|xml))?$", versions.versions_list),
-    re_path(r"^v1\.1/?(?:\.(?P<fmt>json|xml))?$", versions.version_details),
+    re_path(r"^(?:\.(?P<fmt>json|xml))?\Z", versions.versions_list),
+    re_path(r"^v1\.1/?(?:\.(?P<fmt>json|xml))?\Z", versions.version_details),
     path("v1.1/", include("synnefo.api.servers_urls")),
     path("v1.1/", include("synnefo.api.catalog_urls")),
-    re_path(r"^.*$", util.not_found),
+    re_path(r"^[\s\S]*\Z", util.not_found),
 ]

@@ -12,6 +12,7 @@ import logging
 import traceback
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -127,8 +128,9 @@ def api_method(*http_methods, auth=True):
 
 @api_method("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 def not_found(request, *args, **kwargs):
-    """Catch-all for unknown URLs under /api/ (spec §1.1: 400 "Not found."; like
-    every API URL it needs a valid token first, spec §1.3)."""
+    """Catch-all for unknown URLs, under /api/ and elsewhere, whatever their
+    characters (spec §1.1: 400 "Not found."; like every API URL it needs a
+    valid token first, spec §1.3)."""
     raise faults.BadRequest("Not found.")
 
 
@@ -140,8 +142,13 @@ def get_request_dict(request):
     if not content_type.lower().startswith("application/json"):
         raise faults.BadRequest("Unsupported Content-Type.")
     try:
-        data = json.loads(request.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        body = request.body
+    except RequestDataTooBig:
+        raise faults.OverLimit("Request body larger than %d bytes."
+                               % settings.DATA_UPLOAD_MAX_MEMORY_SIZE) from None
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise faults.BadRequest("Invalid JSON data.") from None
     if not isinstance(data, dict):
         raise faults.BadRequest("Malformed request")

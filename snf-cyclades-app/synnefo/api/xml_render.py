@@ -61,7 +61,18 @@ def to_xml(document):
     ((name, value),) = document.items()
     namespaces = 'xmlns=%s xmlns:atom=%s xmlns:SNF=%s' % (
         quoteattr(COMPUTE_NS), quoteattr(ATOM_NS), quoteattr(SNF_NS))
+    if isinstance(value, dict) and set(value) == FAULT_KEYS:
+        # only a whole document can be a fault: user data shaped like one
+        # (metadata keys "code", "message", "details") stays data
+        return HEADER + fault_element(name, value, namespaces)
     return HEADER + element(name, value, namespaces)
+
+
+def fault_element(name, value, extra):
+    return (open_tag(element_name(name), [("code", value["code"])], extra) + ">"
+            + "<message>%s</message>" % escape(str(value["message"]))
+            + "<details>%s</details>" % escape(str(value["details"]))
+            + "</%s>" % element_name(name))
 
 
 def element_name(key):
@@ -91,10 +102,6 @@ def element(key, value, extra=""):
     name = element_name(key)
     if isinstance(value, dict) and set(value) == {"values"}:
         value = value["values"]
-    if isinstance(value, dict) and set(value) == FAULT_KEYS:
-        return (open_tag(name, [("code", value["code"])], extra) + ">"
-                + "<message>%s</message>" % escape(str(value["message"]))
-                + "<details>%s</details>" % escape(str(value["details"])) + "</%s>" % name)
     if name == "metadata" and isinstance(value, dict):
         return open_tag(name, [], extra) + ">" + "".join(
             meta_element(k, v) for k, v in value.items()) + "</metadata>"

@@ -28,8 +28,19 @@ RECONCILIATION_MIN = 30
 # Ganeti before reconciliation calls its build failed.
 RECONCILIATION_BUILD_GRACE = 60
 
-# Timeout in seconds of one RAPI request.
+# Timeout in seconds of one RAPI request made off the API's request path
+# (stats refresh, backend-add), retried on connection errors.
 GANETI_RAPI_TIMEOUT = 30
+
+# Timeout in seconds of one RAPI request made while an API request waits
+# (create, actions, console, networks); never retried: a slow or hung
+# cluster answers 503 quickly and holds no database lock meanwhile.
+GANETI_RAPI_REQUEST_TIMEOUT = 5
+
+# Seconds between two passes of each dispatcher's backend statistics refresh
+# (stats older than BACKEND_REFRESH_MIN minutes are fetched again); 0 = never
+# (then run "snf-manage backend-update-status" from cron).
+BACKEND_STATS_REFRESH_INTERVAL = 60
 
 # Append dry-run=1 to every job-submitting RAPI call (Ganeti validates but runs
 # nothing). The reference tied this to TEST; here it is separate so tests can

@@ -1,6 +1,7 @@
 """Ganeti backends: RAPI clients, resource statistics, credentials checks,
 backend creation and the network operations on backends (spec 04 §0, §2, §3.1, §5)."""
 
+import contextlib
 import logging
 import threading
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 _clients = {}
 _clients_lock = threading.Lock()
+_patience = threading.local()
 
 
 def _tls_options(verify, ca_file, fingerprint):
@@ -27,19 +29,41 @@ def _tls_options(verify, ca_file, fingerprint):
     return {"verify": ca_file or True, "fingerprint": None}
 
 
-def make_client(host, port, username, password, verify=True, ca_file=None, fingerprint=None):
-    """A fresh RAPI client (not cached)."""
+def make_client(host, port, username, password, verify=True, ca_file=None, fingerprint=None,
+                patient=True):
+    """A fresh RAPI client (not cached). ``patient``: ``GANETI_RAPI_TIMEOUT`` per
+    call and GET retries (commands, background jobs); else the request budget:
+    ``GANETI_RAPI_REQUEST_TIMEOUT`` per call and no retry."""
+    if patient:
+        timeout, retries = getattr(settings, "GANETI_RAPI_TIMEOUT", 30), 3
+    else:
+        timeout, retries = getattr(settings, "GANETI_RAPI_REQUEST_TIMEOUT", 5), 0
     return GanetiRapiClient(host, port=port, username=username, password=password,
-                            timeout=getattr(settings, "GANETI_RAPI_TIMEOUT", 30),
+                            timeout=timeout, retries=retries,
                             dry_run=bool(getattr(settings, "GANETI_DRY_RUN", False)),
                             **_tls_options(verify, ca_file, fingerprint))
 
 
+@contextlib.contextmanager
+def patient_rapi_calls():
+    """Inside: :func:`get_rapi_client` of this thread gives patient clients
+    (long timeout, GET retries), for work done off the request path (stats
+    refresh, ``backend-add``). Outside, every client keeps to the request
+    budget, so that no API request waits long for a slow Ganeti."""
+    previous = getattr(_patience, "on", False)
+    _patience.on = True
+    try:
+        yield
+    finally:
+        _patience.on = previous
+
+
 def get_rapi_client(backend):
     """The RAPI client of ``backend``, cached per connection settings (the
-    ``backend.hash`` stamp and the fields themselves) and per thread (a client
-    holds one HTTP session). A password that cannot be decrypted is a
-    ``ServiceUnavailable`` naming the fix, logged in one line.
+    ``backend.hash`` stamp and the fields themselves), per thread (a client
+    holds one HTTP session) and per budget (see :func:`patient_rapi_calls`).
+    A password that cannot be decrypted is a ``ServiceUnavailable`` naming
+    the fix, logged in one line.
 
     Raises ``ServiceUnavailable`` for an offline backend (no RAPI call at all).
     """
@@ -47,7 +71,8 @@ def get_rapi_client(backend):
         raise ServiceUnavailable("Server has no backend")
     if backend.offline:
         raise ServiceUnavailable("Backend %s is offline" % backend.clustername)
-    key = (threading.get_ident(), backend.pk, backend.hash) + backend.connection_settings()
+    patient = getattr(_patience, "on", False)
+    key = (threading.get_ident(), patient, backend.pk, backend.hash) + backend.connection_settings()
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -58,7 +83,7 @@ def get_rapi_client(backend):
                 raise ServiceUnavailable("Backend %s: %s" % (backend.clustername, exc)) from None
             client = make_client(backend.clustername, backend.port, backend.username,
                                  password, backend.ssl_verify, backend.ssl_ca_file,
-                                 backend.ssl_fingerprint)
+                                 backend.ssl_fingerprint, patient=patient)
             _clients[key] = client
         return client
 
@@ -94,9 +119,11 @@ def get_physical_resources(backend):
 
 
 def update_resources(backend, resources=None):
-    """Fetch (unless given) and store the resource stats of ``backend``."""
+    """Fetch (unless given) and store the resource stats of ``backend``.
+    Call it outside any transaction: the RAPI call must not hold a lock."""
     if resources is None:
-        resources = get_physical_resources(backend)
+        with patient_rapi_calls():
+            resources = get_physical_resources(backend)
     for field in STAT_FIELDS:
         setattr(backend, field, max(0, int(resources.get(field, 0))))
     backend.updated = timezone.now()
@@ -268,7 +295,8 @@ def create_network_on_backend_sync(network, backend, timeout=300):
     """``backend-add``: create and connect, waiting for each job. Returns
     ``(ok, message)``."""
     bnet = BackendNetwork.objects.get(network=network, backend=backend)
-    client = get_rapi_client(backend)
+    with patient_rapi_calls():
+        client = get_rapi_client(backend)
     try:
         job = _create_network_job(client, network, bnet)
         status = client.wait_for_job(job, timeout)

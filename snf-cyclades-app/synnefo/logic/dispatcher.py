@@ -14,6 +14,10 @@ acknowledged only after that transaction committed:
   succeeds or the dispatcher is stopped (then it is left unacknowledged and
   the broker redelivers it).
 
+A thread of each dispatcher refreshes the backends' resource statistics
+(:mod:`synnefo.logic.backend_stats`), so that the allocator never asks Ganeti
+while a create waits.
+
 SIGTERM / SIGINT: finish the current message, then exit 0.
 """
 
@@ -268,6 +272,17 @@ def purge(settings, yes=False):
     return 0
 
 
+def start_stats_refresher(settings, stop_event):
+    """The backend statistics refresh thread (off the message path: a slow
+    cluster delays only the next refresh), unless the interval is 0."""
+    if not settings.BACKEND_STATS_REFRESH_INTERVAL:
+        return None
+    from synnefo.logic.backend_stats import StatsRefresher
+    refresher = StatsRefresher(stop_event)
+    refresher.start()
+    return refresher
+
+
 def _run(settings, stop_event):
     try:
         broker = make_broker(settings)
@@ -279,6 +294,7 @@ def _run(settings, stop_event):
                             idle_timeout=settings.DISPATCHER_IDLE_TIMEOUT,
                             max_retry_delay=settings.DISPATCHER_DB_RETRY_MAX_DELAY)
     log.info("%s starting (pid %d)", PROG, os.getpid())
+    refresher = start_stats_refresher(settings, stop_event)
     try:
         dispatcher.declare()
         dispatcher.run()
@@ -286,6 +302,9 @@ def _run(settings, stop_event):
         log.exception("%s failed", PROG)
         return 1
     finally:
+        if refresher is not None:
+            stop_event.set()
+            refresher.join(5)
         try:
             broker.close()
         except Exception as exc:

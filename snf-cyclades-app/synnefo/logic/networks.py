@@ -291,17 +291,20 @@ def delete(userid, network_id):
     with transaction.atomic():
         network = get_network(userid, network_id, for_update=True)
         _modifiable(network, "delete")
-        return destroy(network)
+        plan = mark_destroy(network)
+    return submit_destroy(network, plan)
 
 
-def destroy(network):
-    """Mark ``network`` (locked by the caller) DESTROY and delete it on every
-    non-offline backend. Refused while NICs use it."""
+def mark_destroy(network):
+    """With ``network`` locked: refuse while NICs use it, mark it DESTROY and
+    return what :func:`submit_destroy` (called after the commit, with no lock
+    held) needs. A network that exists on no backend is deleted at once."""
     if NetworkInterface.objects.filter(network=network).exists():
         raise NetworkInUse("Machines are connected to network.")
     if PendingNic.objects.filter(network=network).exists():
         raise NetworkInUse("A server is being connected to the network; delete it once the "
                            "connection is done (or has failed).")
+    previous = network.action
     network.action = "DESTROY"
     bnets = list(BackendNetwork.objects.select_related("backend")
                  .filter(network=network, deleted=False, backend__offline=False))
@@ -310,8 +313,18 @@ def destroy(network):
         network.state, network.deleted = "DELETED", True
         network.save()
         release_resources(network)
-        return network
+        return None
     network.save(update_fields=["action", "updated"])
+    return bnets, previous
+
+
+def submit_destroy(network, plan):
+    """Delete ``network`` on every backend of ``plan`` (no lock held over the
+    RAPI calls). When every backend refuses, the network's action is put back
+    and the answer is ``ServiceUnavailable``."""
+    if plan is None:
+        return network
+    bnets, previous = plan
     errors = []
     for bnet in bnets:
         try:
@@ -321,7 +334,9 @@ def destroy(network):
             log.error("Cannot delete network %s on %s: %s", network.id, bnet.backend, exc)
             errors.append(exc)
     if bnets and len(errors) == len(bnets):
+        Network.objects.filter(pk=network.pk, action="DESTROY").update(action=previous)
         raise ServiceUnavailable("Failed to delete network: %s" % errors[0])
+    network.refresh_from_db()
     return network
 
 

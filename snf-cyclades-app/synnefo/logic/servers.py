@@ -5,13 +5,16 @@ user's VMs (``ItemNotFound`` otherwise), locks the rows it changes and raises
 ``synnefo.logic.errors`` exceptions. Ganeti is only asked to do things; state
 changes arrive later through the dispatcher.
 
-Concurrency (spec 03 §5.6): actions on an existing VM lock the VM row, record
-action + task, submit the job, store its id and commit while holding the lock.
-Creation commits the new VM row *before* submitting the create job, so that
-early job messages find it.
+Concurrency: no database lock is held while Ganeti is asked anything (a slow
+cluster would otherwise stall every writer of the locked rows, or on SQLite
+every writer at all), and RAPI calls keep to the request budget
+(``GANETI_RAPI_REQUEST_TIMEOUT``, no retry). Creation commits the new VM row,
+submits the create job, then records the job id under the VM's row lock,
+merging what a dispatcher wrote meanwhile. Actions record the pending task
+(the next GET shows it), submit the job, then record its id the same way; a
+failed submission puts the previous task back.
 """
 
-import contextlib
 import copy
 import json
 import logging
@@ -79,7 +82,10 @@ def get_vm(userid, vm_id, for_update=False):
         raise ItemNotFound("Server not found.")
     query = VirtualMachine.objects.select_related("backend", "flavor")
     if for_update:
-        query = query.select_for_update(of=("self",))
+        if connection.features.has_select_for_update_of:
+            query = query.select_for_update(of=("self",))
+        else:  # MariaDB: FOR UPDATE would lock the joined rows too; read them later
+            query = VirtualMachine.objects.select_for_update()
     vm = query.filter(pk=vm_id, userid=userid).first()
     if vm is None:
         raise ItemNotFound("Server not found.")
@@ -229,26 +235,21 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
         PendingNic.objects.create(machine=vm, network=network, kind="CREATE",
                                   ipv4=None if ip == "pool" else ip)
 
-    # The row is committed; now lock it while the job is submitted and its id
-    # stored, so the dispatcher handles the job's first messages only after
-    # the job id is recorded (spec 03 §5.6). A database without row locks
-    # (SQLite) would hold its one write lock over the RAPI call and stall every
-    # other writer: there the job is submitted first and recorded after, and
-    # _record_create_job merges what a dispatcher may have written meanwhile.
+    # The row is committed; the job is submitted with no lock held (a slow
+    # Ganeti must not stall the dispatchers nor, on SQLite, every writer) and
+    # recorded after: _record_create_job merges what a dispatcher may have
+    # written meanwhile.
     submit = (vm, backend, network, ip, flavor, image, password, personality)
-    hold_lock = connection.features.has_select_for_update
-    if not hold_lock:
-        job_id, failure = _try_submit_create(submit, savepoint=False)
+    job_id, failure = _try_submit_create(submit)
+    unknown = failure is not None and outcome.may_have_reached(failure)
+    if unknown:  # Ganeti may be creating it: look for its job (no lock held)
+        job_id = outcome.find_job(get_rapi_client(backend), instance_name(vm.id), "OP_INSTANCE_CREATE")
     with transaction.atomic():
         locked = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
-        if hold_lock:
-            job_id, failure = _try_submit_create(submit, savepoint=True)
-        if failure is not None and outcome.may_have_reached(failure):
-            job_id = outcome.find_job(get_rapi_client(backend), instance_name(vm.id),
-                                      "OP_INSTANCE_CREATE")
+        if unknown:
             if job_id is None:
                 _keep_unknown_create(locked, failure)
-            failure = None  # Ganeti may be creating it: keep BUILD and the address
+            failure = None  # keep BUILD and the address until the outcome is known
         if failure is not None:  # the VM must not stay in BUILD
             _undo_create(locked, network.id, ip, backend.id if charged else None, size, failure)
         elif job_id is not None:
@@ -260,14 +261,11 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
     return locked, password
 
 
-def _try_submit_create(submit, savepoint):
-    """``(job_id, None)``, or ``(None, exception)`` for any failure (logged).
-    ``savepoint``: inside a transaction, so that even a database error there
-    leaves it usable for the undo."""
+def _try_submit_create(submit):
+    """``(job_id, None)``, or ``(None, exception)`` for any failure (logged)."""
     vm, backend = submit[:2]
     try:
-        with transaction.atomic() if savepoint else contextlib.nullcontext():
-            return _submit_create(*submit), None
+        return _submit_create(*submit), None
     except Exception as exc:  # noqa: BLE001 - every failure undoes the create
         log.error("Create of %s on %s failed: %s", instance_name(vm.id), backend, exc,
                   exc_info=not isinstance(exc, SUBMIT_ERRORS))
@@ -345,31 +343,48 @@ TASK_OPCODES = {"START": "OP_INSTANCE_STARTUP", "STOP": "OP_INSTANCE_SHUTDOWN",
                 "REBOOT": "OP_INSTANCE_REBOOT", "DESTROY": "OP_INSTANCE_REMOVE",
                 "CONNECT": "OP_INSTANCE_SET_PARAMS", "DISCONNECT": "OP_INSTANCE_SET_PARAMS",
                 "FIREWALL": "OP_INSTANCE_SET_PARAMS"}
+# Ganeti runs the jobs of one instance in order, so an action may be queued
+# behind a pending task; it is checked against the power state the pending
+# task leads to. Tasks not listed keep the power state (FIREWALL, CONNECT,
+# DISCONNECT).
+POWER_STATE_AFTER = {"START": "STARTED", "STOP": "STOPPED", "REBOOT": "STARTED"}
+# An action that undoes the pending task is refused rather than queued.
+UNDOES = {"START": "STOP", "STOP": "START"}
+# NIC changes neither queue nor are queued behind (their NIC bookkeeping
+# expects one pending change at a time).
+EXCLUSIVE_TASKS = ("CONNECT", "DISCONNECT")
+
+
+def _refuse(message, vm):
+    if vm.task:
+        message += " (pending '%s' task)" % vm.task
+    raise BadRequest(message)
 
 
 def validate_server_action(vm, action):
-    """The 0.15 state rules (spec 08 item 1)."""
+    """The 0.15 state rules (spec 08 item 1), with actions queued behind a
+    pending task when they can follow it."""
     if vm.deleted:
         raise BadRequest("Server has been deleted.")
     if vm.suspended:
         raise Forbidden("Administratively Suspended VM")
     if action == "DESTROY":
         return
-    if vm.task:
-        if vm.task == "BUILD":
-            raise BuildInProgress("Server is being built.")
+    if vm.task == "BUILD" or vm.operstate == "BUILD":
+        raise BuildInProgress("Server is being built.")
+    if vm.task and (vm.task == "DESTROY" or UNDOES.get(action) == vm.task
+                    or vm.task in EXCLUSIVE_TASKS or action in EXCLUSIVE_TASKS):
         raise BadRequest("Cannot perform '%s' action while server has a pending '%s' task."
                          % (action, vm.task))
-    if vm.operstate == "BUILD":
-        raise BuildInProgress("Server is being built.")
     if vm.operstate == "ERROR":
-        raise BadRequest("Cannot perform '%s' action while server is in ERROR state." % action)
-    if action == "START" and vm.operstate != "STOPPED":
-        raise BadRequest("Cannot start a server that is not stopped.")
-    if action in ("STOP", "REBOOT") and vm.operstate != "STARTED":
-        raise BadRequest("Cannot %s a server that is not started." % action.lower())
-    if action in ("CONNECT", "DISCONNECT", "FIREWALL") and vm.operstate not in ("STARTED", "STOPPED"):
-        raise BadRequest("Cannot perform '%s' action in state %s." % (action, vm.operstate))
+        _refuse("Cannot perform '%s' action while server is in ERROR state." % action, vm)
+    power = POWER_STATE_AFTER.get(vm.task, vm.operstate)
+    if action == "START" and power != "STOPPED":
+        _refuse("Cannot start a server that is not stopped.", vm)
+    if action in ("STOP", "REBOOT") and power != "STARTED":
+        _refuse("Cannot %s a server that is not started." % action.lower(), vm)
+    if action in ("CONNECT", "DISCONNECT", "FIREWALL") and power not in ("STARTED", "STOPPED"):
+        _refuse("Cannot perform '%s' action in state %s." % (action, power), vm)
 
 
 def submit_action(vm, action, task, submit):
@@ -378,7 +393,9 @@ def submit_action(vm, action, task, submit):
     ``submit(client, instance_name)`` returns the job id. A RAPI failure
     becomes ``ServiceUnavailable``; the caller's transaction rolls back. When
     the request may have reached Ganeti (the answer was lost), its job is
-    looked up in the job list; not found, ``outcome.OutcomeUnknown``."""
+    looked up in the job list; not found, ``outcome.OutcomeUnknown``.
+    (Holds the caller's lock over the RAPI call: server actions use
+    :func:`run_action` instead.)"""
     client = get_rapi_client(vm.backend)
     name = instance_name(vm.id)
     try:
@@ -387,8 +404,7 @@ def submit_action(vm, action, task, submit):
         log.error("%s of %s failed: %s", action or task, name, exc)
         if not outcome.may_have_reached(exc):
             raise ServiceUnavailable("Ganeti refused the request: %s" % exc)
-        opcode = TASK_OPCODES.get(task)
-        job_id = outcome.find_job(client, name, opcode, after=vm.backendjobid) if opcode else None
+        job_id = _lost_answer_job(client, name, task, vm.backendjobid, exc)
         if job_id is None:
             raise outcome.OutcomeUnknown(outcome.describe(exc))
         log.info("%s of %s: found its job %s in Ganeti's job list", task, name, job_id)
@@ -402,12 +418,92 @@ def submit_action(vm, action, task, submit):
     return job_id
 
 
-def _server_action(userid, vm_id, action, submit):
+PENDING_FIELDS = ["action", "task", "task_job_id", *JOB_FIELDS_CLEARED]
+
+
+def run_action(userid, vm_id, action, task, submit):
+    """Validate and record the pending ``task`` (committed: the next GET shows
+    it), submit the job with no lock held, then record its id. A failed
+    submission puts the previous task back and answers ``ServiceUnavailable``.
+
+    ``action``: the VM's new ``action`` (``None`` keeps it, for FIREWALL);
+    ``submit(client, instance_name)`` returns the job id."""
     with transaction.atomic():
         vm = get_vm(userid, vm_id, for_update=True)
-        validate_server_action(vm, action)
-        submit_action(vm, action, ACTION_TASKS[action], submit)
+        validate_server_action(vm, action or task)
+        before = {field: getattr(vm, field) for field in PENDING_FIELDS}
+        if action is not None:
+            vm.action = action
+            for field, value in JOB_FIELDS_CLEARED.items():
+                setattr(vm, field, value)
+        vm.task, vm.task_job_id = task, None
+        vm.save(update_fields=PENDING_FIELDS + ["updated"])
+    client, name = get_rapi_client(vm.backend), instance_name(vm.id)
+    try:
+        job_id = submit(client, name)
+    except (GanetiApiError, ServiceUnavailable) as exc:
+        log.error("%s of %s failed: %s", action or task, name, exc)
+        job_id = _lost_answer_job(client, name, task, before["backendjobid"], exc)
+        if job_id is None:
+            _restore_task(vm.pk, task, before)
+            if isinstance(exc, ServiceUnavailable):
+                raise
+            if outcome.may_have_reached(exc):
+                # the effect, if any, still arrives through the update path
+                raise outcome.OutcomeUnknown(outcome.describe(exc)) from exc
+            raise ServiceUnavailable("Ganeti refused the request: %s" % exc) from exc
+        log.info("%s of %s: found its job %s in Ganeti's job list", task, name, job_id)
+    except BaseException:
+        _restore_task(vm.pk, task, before)
+        raise
+    _record_action_job(vm.pk, task, job_id)
+    vm.refresh_from_db()
     return vm
+
+
+def _lost_answer_job(client, name, task, last_job, exc):
+    """The job of a submission whose answer was lost (``exc`` may have reached
+    Ganeti), found in the job list; ``None`` when it was refused or is not there."""
+    opcode = TASK_OPCODES.get(task)
+    if not opcode or not outcome.may_have_reached(exc):
+        return None
+    return outcome.find_job(client, name, opcode, after=last_job)
+
+
+def _record_action_job(vm_pk, task, job_id):
+    """Store ``job_id`` as the pending task's job, unless another action took
+    the task over meanwhile (it records its own job; of two queued jobs of the
+    same task, the later one, with the higher id, is waited for), or the job
+    already ended (a dispatcher saw it first)."""
+    with transaction.atomic():
+        vm = VirtualMachine.objects.select_for_update().get(pk=vm_pk)
+        if vm.task != task or (vm.task_job_id is not None and vm.task_job_id > job_id):
+            return
+        if vm.backendjobid == job_id and vm.backendjobstatus in FINAL_JOB_STATUSES:
+            vm.task, vm.task_job_id = None, None
+        else:
+            vm.task_job_id = job_id
+        vm.save(update_fields=["task", "task_job_id", "updated"])
+
+
+def _restore_task(vm_pk, task, before):
+    """The job was not submitted: put back what :func:`run_action` replaced,
+    unless another action took the task over meanwhile."""
+    with transaction.atomic():
+        vm = VirtualMachine.objects.select_for_update().get(pk=vm_pk)
+        if vm.task != task or vm.task_job_id is not None:
+            return
+        vm.action, vm.task, vm.task_job_id = before["action"], before["task"], before["task_job_id"]
+        if vm.backendjobid is None:  # no job message since: the job fields as they were
+            for field in JOB_FIELDS_CLEARED:
+                setattr(vm, field, before[field])
+        elif vm.task_job_id == vm.backendjobid and vm.backendjobstatus in FINAL_JOB_STATUSES:
+            vm.task, vm.task_job_id = None, None  # the previous task ended meanwhile
+        vm.save(update_fields=PENDING_FIELDS + ["updated"])
+
+
+def _server_action(userid, vm_id, action, submit):
+    return run_action(userid, vm_id, action, ACTION_TASKS[action], submit)
 
 
 def start(userid, vm_id):
@@ -520,17 +616,15 @@ def set_firewall_profile(userid, vm_id, profile):
         os_name = settings.GANETI_CREATEINSTANCE_KWARGS.get("os", "snf-image+default")
         return client.modify_instance(name, os_name=os_name)
 
-    with transaction.atomic():
-        vm = get_vm(userid, vm_id, for_update=True)
-        validate_server_action(vm, "FIREWALL")
-        submit_action(vm, None, "FIREWALL", submit)
-    return vm
+    return run_action(userid, vm_id, None, "FIREWALL", submit)
 
 
 # --- rename and metadata (DB only) ----------------------------------------
 
 def _writable_vm(userid, vm_id):
     vm = get_vm(userid, vm_id, for_update=True)
+    if vm.deleted:
+        raise BadRequest("Server has been deleted.")
     if vm.suspended:
         raise Forbidden("Administratively Suspended VM")
     return vm

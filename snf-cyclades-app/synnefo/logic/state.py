@@ -287,16 +287,17 @@ API_STATUS = {"BUILD": "BUILD", "ERROR": "ERROR", "STOPPED": "STOPPED", "STARTED
 REBOOT_JOB_STATUSES = ("queued", "waiting", "running")
 
 
-def api_status(operstate, deleted=False, backendopcode=None, backendjobstatus=None):
+def api_status(operstate, deleted=False, backendopcode=None, backendjobstatus=None, task=None):
     """Server ``status`` (01 §2.3): UNKNOWN, DELETED, or the mapped operstate
-    with the REBOOT overlay."""
+    with the REBOOT overlay: a reboot job in progress, or a pending REBOOT
+    task (from the moment the API accepted it, before any job message)."""
     if operstate not in API_STATUS:
         return "UNKNOWN"
     if deleted:
         return "DELETED"
     status = API_STATUS[operstate]
-    if (status == "ACTIVE" and backendopcode == "OP_INSTANCE_REBOOT"
-            and backendjobstatus in REBOOT_JOB_STATUSES):
+    if status == "ACTIVE" and (task == "REBOOT" or (
+            backendopcode == "OP_INSTANCE_REBOOT" and backendjobstatus in REBOOT_JOB_STATUSES)):
         return "REBOOT"
     return status
 
@@ -307,7 +308,7 @@ def api_progress(status, buildpercentage):
 
 def server_status(vm):
     """``(status, progress)`` of a VirtualMachine-like object."""
-    status = api_status(vm.operstate, vm.deleted, vm.backendopcode, vm.backendjobstatus)
+    status = api_status(vm.operstate, vm.deleted, vm.backendopcode, vm.backendjobstatus, vm.task)
     return status, api_progress(status, vm.buildpercentage)
 
 

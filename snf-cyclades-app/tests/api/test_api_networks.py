@@ -372,13 +372,13 @@ def test_action_on_public_network(world):
     assert fault(response, "forbidden", 403) == "Can not modify the public network."
 
 
-# --- concurrency (PostgreSQL) ------------------------------------------------------------------------
+# --- concurrency (row locks: PostgreSQL, MySQL/MariaDB) ------------------------------------------------
 
-@pytest.mark.postgres
+@pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql",
+@pytest.mark.skipif(not connection.features.has_select_for_update,
                     reason="SQLite serialises writers and ignores SELECT FOR UPDATE; "
-                           "run with SYNNEFO_SETTINGS_DIR=ci/settings/postgres")
+                           "run with SYNNEFO_SETTINGS_DIR=ci/settings/postgres or mariadb")
 def test_concurrent_creates_respect_the_limit(rapi, settings):
     settings.MAX_NETWORKS_PER_USER = 3
     MacPrefixPoolTable.objects.create(size=256, base="aa:00:0")

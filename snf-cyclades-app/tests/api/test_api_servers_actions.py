@@ -271,3 +271,46 @@ def test_building_server_progress_and_flavor_as_string(api_world):
     assert (server["status"], server["progress"]) == ("BUILD", 40)
     body = {"server": {"name": "s", "imageRef": "img1", "flavorRef": str(api_world["flavor"].id)}}
     assert api_world["api"].post("/servers", body).status_code == 202
+
+
+# --- pending tasks: shown at once, queued, or refused naming the pending one ---------------
+
+def server_of(api_world, vm):
+    return json.loads(api_world["api"].get("/servers/%d" % vm.id).content)["server"]
+
+
+def test_status_shows_the_accepted_action_at_once(api_world, vm):
+    assert action(api_world, vm, {"reboot": {"type": "SOFT"}}).status_code == 202
+    server = server_of(api_world, vm)
+    assert (server["status"], server["SNF:task_state"]) == ("REBOOT", "REBOOT")
+    assert action(api_world, vm, {"shutdown": {}}).status_code == 202  # queued behind it
+    server = server_of(api_world, vm)
+    assert (server["status"], server["SNF:task_state"]) == ("ACTIVE", "STOP")
+
+
+def test_actions_that_can_follow_the_pending_one_are_queued(api_world, vm):
+    assert action(api_world, vm, {"firewallProfile": {"profile": "ENABLED"}}).status_code == 202
+    assert action(api_world, vm, {"reboot": {"type": "SOFT"}}).status_code == 202
+    assert action(api_world, vm, {"reboot": {"type": "HARD"}}).status_code == 202
+    assert api_world["rapi"].names().count("reboot_instance") == 2
+    assert server_of(api_world, vm)["status"] == "REBOOT"
+
+
+def test_contradicting_action_is_refused_naming_the_pending_task(api_world, vm):
+    assert action(api_world, vm, {"shutdown": {}}).status_code == 202
+    message = fault_of(action(api_world, vm, {"start": {}}), "badRequest", 400)
+    assert "pending 'STOP' task" in message
+    assert "startup_instance" not in api_world["rapi"].names()
+
+
+def test_rename_and_metadata_writes_on_a_deleted_server_are_refused(api_world, vm):
+    VirtualMachine.objects.filter(pk=vm.id).update(deleted=True, operstate="DESTROYED")
+    api = api_world["api"]
+    base = "/servers/%d" % vm.id
+    for response in (api.put(base, {"server": {"name": "new"}}),
+                     api.post(base + "/meta", {"metadata": {"k": "v"}}),
+                     api.put(base + "/meta/k", {"meta": {"k": "v"}}),
+                     api.delete(base + "/meta/k")):
+        assert fault_of(response, "badRequest", 400) == "Server has been deleted."
+    vm.refresh_from_db()
+    assert vm.name == "vm" and not VirtualMachineMetadata.objects.filter(vm=vm).exists()

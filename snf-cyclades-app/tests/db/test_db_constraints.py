@@ -202,9 +202,10 @@ def test_every_constraint_has_a_breaker():
 
 
 def expected_errors(name):
-    # PostgreSQL's varchar(n) refuses an over-long value (DataError) before the
-    # length CHECK sees it; SQLite has only the CHECK.
-    if name.endswith("_length") and connection.vendor == "postgresql":
+    # PostgreSQL's varchar(n) and MySQL/MariaDB's (strict mode) refuse an
+    # over-long value (DataError) before the length CHECK sees it; SQLite has
+    # only the CHECK.
+    if name.endswith("_length") and connection.vendor in ("postgresql", "mysql"):
         return (IntegrityError, DataError)
     return IntegrityError
 

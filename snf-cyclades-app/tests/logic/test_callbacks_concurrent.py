@@ -1,5 +1,5 @@
 """Several appliers at once (as several dispatchers would): row locks + the
-time guard give the in-order final state (PostgreSQL row locks)."""
+time guard give the in-order final state (row locks: PostgreSQL, MySQL/MariaDB)."""
 
 import random
 import threading
@@ -13,11 +13,11 @@ from synnefo.logic.pools import IPPool
 from test_callbacks import lifecycle, op, snapshot
 
 pytestmark = [
-    pytest.mark.postgres,
+    pytest.mark.rowlocks,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql",
+    pytest.mark.skipif(not connection.features.has_select_for_update,
                        reason="SQLite serialises writers; run with "
-                              "SYNNEFO_SETTINGS_DIR=ci/settings/postgres"),
+                              "SYNNEFO_SETTINGS_DIR=ci/settings/postgres or mariadb"),
 ]
 
 

@@ -87,17 +87,31 @@ def test_allocate_charges_backend(world, rapi):
     assert not rapi.calls  # stats fresh: no refresh
 
 
-def test_allocate_refreshes_stale_stats(world, rapi):
-    Backend.objects.update(updated=timezone.now() - timezone.timedelta(minutes=60), mtotal=0)
+def test_allocate_never_asks_ganeti_even_with_stale_stats(world, rapi):
+    """Stats are refreshed off the request path (backend_stats), never while
+    a create holds the backend rows locked."""
+    Backend.objects.update(updated=timezone.now() - timezone.timedelta(minutes=60))
+    with transaction.atomic():
+        assert allocators.allocate("alice", world["flavor"]) == world["backend"]
+    assert rapi.calls == []
+
+
+def test_stale_stats_are_refreshed_by_backend_stats(world, rapi):
+    from synnefo.logic import backend_stats
+    fresh = make_backend("fresh", **_fresh())
+    Backend.objects.filter(pk=world["backend"].pk).update(
+        updated=timezone.now() - timezone.timedelta(minutes=60), mtotal=0)
     rapi.nodes.append({"name": "node2", "vm_capable": True, "drained": True, "offline": False,
                        "cnodes": 1, "mfree": 99, "mtotal": 99, "dfree": 99, "dtotal": 99,
                        "pinst_cnt": 9, "ctotal": 9})
-    with transaction.atomic():
-        backend = allocators.allocate("alice", world["flavor"])
+    stale = backend_stats.stale_backends()
+    assert stale == [world["backend"]] and fresh not in stale
+    assert backend_stats.refresh(stale) == {world["backend"]: None}
     assert rapi.names() == ["get_nodes"]
-    backend = Backend.objects.get(pk=backend.pk)
+    backend = Backend.objects.get(pk=world["backend"].pk)
     assert (backend.mtotal, backend.dtotal, backend.ctotal) == (16000, 1000000, 8)
-    assert backend.pinst_cnt == 3
+    assert backend.pinst_cnt == 2
+    assert backend_stats.stale_backends() == []
 
 
 def test_no_candidates(world, rapi):

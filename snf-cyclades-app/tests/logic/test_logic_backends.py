@@ -28,6 +28,37 @@ def test_get_rapi_client_cached_by_hash(db):
     backends.clear_client_cache()
 
 
+def test_request_budget_and_patient_clients(db, settings):
+    """API requests get short calls without retries; work off the request
+    path (stats refresh, backend-add) gets the long timeout and GET retries."""
+    settings.GANETI_RAPI_REQUEST_TIMEOUT, settings.GANETI_RAPI_TIMEOUT = 4, 40
+    backends.clear_client_cache()
+    backend = make_backend("c2.example.org")
+    quick = backends.get_rapi_client(backend)
+    assert (quick.transport.timeout, quick.transport.retries) == (4, 0)
+    with backends.patient_rapi_calls():
+        patient = backends.get_rapi_client(backend)
+    assert patient is not quick
+    assert (patient.transport.timeout, patient.transport.retries) == (40, 3)
+    assert backends.get_rapi_client(backend) is quick  # outside again: the request budget
+    backends.clear_client_cache()
+
+
+def test_dispatcher_starts_the_stats_refresher_unless_turned_off(db, settings, rapi):
+    from synnefo.logic import dispatcher
+    stop = threading.Event()
+    settings.BACKEND_STATS_REFRESH_INTERVAL = 0
+    assert dispatcher.start_stats_refresher(settings, stop) is None
+    settings.BACKEND_STATS_REFRESH_INTERVAL = 3600
+    refresher = dispatcher.start_stats_refresher(settings, stop)
+    try:
+        assert refresher.daemon and refresher.is_alive()
+    finally:
+        stop.set()
+        refresher.join(10)
+    assert not refresher.is_alive()
+
+
 def test_update_resources_sums_usable_nodes(db, monkeypatch):
     fake = FakeRapi()
     base = {"vm_capable": True, "drained": False, "offline": False, "cnodes": 1, "mfree": 1,

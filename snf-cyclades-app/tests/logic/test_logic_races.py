@@ -1,4 +1,5 @@
-"""Concurrent creates cannot pass the VM limit nor share an IP (PostgreSQL row locks)."""
+"""Concurrent creates cannot pass the VM limit nor share an IP (row locks:
+PostgreSQL, MySQL/MariaDB)."""
 
 import threading
 
@@ -10,11 +11,11 @@ from synnefo.db.models import Flavor, Image, User, VirtualMachine
 from synnefo.logic import errors, servers
 
 pytestmark = [
-    pytest.mark.postgres,
+    pytest.mark.rowlocks,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql",
+    pytest.mark.skipif(not connection.features.has_select_for_update,
                        reason="SQLite serialises writers and ignores SELECT FOR UPDATE; "
-                              "run with SYNNEFO_SETTINGS_DIR=ci/settings/postgres"),
+                              "run with SYNNEFO_SETTINGS_DIR=ci/settings/postgres or mariadb"),
 ]
 
 

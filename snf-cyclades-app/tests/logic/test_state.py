@@ -225,9 +225,20 @@ def test_api_progress_and_server_status():
     assert state.api_progress("ERROR", None) == 0
 
     class VM:
-        operstate, deleted, backendopcode, backendjobstatus, buildpercentage = (
-            "BUILD", False, None, None, 42)
+        operstate, deleted, backendopcode, backendjobstatus, buildpercentage, task = (
+            "BUILD", False, None, None, 42, None)
     assert state.server_status(VM) == ("BUILD", 42)
+
+
+@pytest.mark.parametrize("operstate,task,expected", [
+    ("STARTED", "REBOOT", "REBOOT"),  # accepted, no job message yet
+    ("STARTED", "FIREWALL", "ACTIVE"),
+    ("STARTED", "STOP", "ACTIVE"),  # the task shows in SNF:task_state
+    ("STOPPED", "REBOOT", "STOPPED"),
+    ("STARTED", None, "ACTIVE"),
+])
+def test_api_status_pending_reboot_task(operstate, task, expected):
+    assert state.api_status(operstate, False, None, None, task) == expected
 
 
 @pytest.mark.parametrize("operstates,expected", [

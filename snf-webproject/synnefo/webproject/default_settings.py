@@ -5,6 +5,10 @@ Site configuration overrides them in ``/etc/synnefo/*.conf``.
 
 import os
 
+from synnefo.webproject.database import use_pymysql_if_needed as _use_pymysql_if_needed
+
+_use_pymysql_if_needed()
+
 # Where the embedded defaults keep their files (SQLite DB, broker folder...).
 SYNNEFO_DATA_DIR = os.environ.get("SYNNEFO_DATA_DIR", "/var/lib/synnefo")
 
@@ -21,6 +25,11 @@ USE_X_FORWARDED_HOST = True
 # Production: PostgreSQL, e.g.
 #   DATABASES["default"] = {"ENGINE": "django.db.backends.postgresql",
 #                           "NAME": "synnefo", "USER": "synnefo", "HOST": "db"}
+# or MySQL/MariaDB (driver: PyMySQL, or mysqlclient when installed), READ COMMITTED:
+#   DATABASES["default"] = {"ENGINE": "django.db.backends.mysql",
+#                           "NAME": "synnefo", "USER": "synnefo", "HOST": "db",
+#                           "OPTIONS": {"isolation_level": "read committed",
+#                                       "charset": "utf8mb4"}}
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -32,6 +41,11 @@ DATABASES = {
         },
     }
 }
+# Seconds a PostgreSQL or MySQL/MariaDB connection waits for a row lock before
+# its statement fails (the request answers 503, the dispatcher retries);
+# 0 waits forever. SQLite uses its "timeout" option above.
+DATABASE_LOCK_TIMEOUT = 10
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Times are stored and shown in UTC; the API relies on it.

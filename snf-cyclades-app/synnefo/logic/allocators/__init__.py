@@ -12,8 +12,6 @@ import logging
 from django.conf import settings
 from django.db.models import Q
 from synnefo.db.models import Backend, BackendNetwork, IPPoolTable, Network
-from synnefo.logic import backends as backend_mod
-from synnefo.rapi import GanetiApiError
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +68,6 @@ def candidates():
     return [b for b in locked if public_networks_with_free_ip(b)]
 
 
-def refresh_stale(backends):
-    for backend in backends:
-        if backend_mod.stats_are_stale(backend) or not (backend.mtotal and backend.dtotal and backend.ctotal):
-            try:
-                backend_mod.update_resources(backend)
-            except (GanetiApiError, Exception) as exc:  # a refresh failure must not block allocation
-                log.warning("Cannot refresh stats of backend %s: %s", backend, exc)
-
-
 def charge(backend, vm):
     """Optimistically account the new VM on ``backend`` (restored by the next refresh)."""
     backend.mfree = max(0, backend.mfree - vm["ram"])
@@ -109,6 +98,8 @@ def allocate(userid, flavor):
 
     Call inside ``transaction.atomic()``: the candidate backends stay locked
     until the caller commits. The chosen backend is charged with the VM size.
+    The choice uses the stored statistics: Ganeti is never asked here (see
+    :mod:`synnefo.logic.backend_stats`), so no lock waits for a cluster.
     """
     vm = vm_size(flavor)
     mapped = _mapped_backend(userid)
@@ -118,7 +109,6 @@ def allocate(userid, flavor):
     backends = candidates()
     if not backends:
         return None
-    refresh_stale(backends)
     chosen = strategy().allocate(backends, vm)
     if chosen is None:
         return None

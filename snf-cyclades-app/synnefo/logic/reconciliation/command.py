@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from django.db import OperationalError, ProgrammingError
 from synnefo.db.management.common import ManageCommand, database_error, positive_int
 from synnefo.db.models import Backend
+from synnefo.logic.backends import patient_rapi_calls
 from synnefo.logic.reconciliation.report import EXIT_ERROR
 from synnefo.webproject.management.output import add_output_argument
 
@@ -16,7 +17,10 @@ class ReconcileCommand(ManageCommand):
 
     def handle(self, *args, **options):
         try:
-            return self.reconcile(options)
+            # off the API's request path: Ganeti's long timeout and retries,
+            # for bulk lists of many instances
+            with patient_rapi_calls():
+                return self.reconcile(options)
         except CommandError as exc:
             exc.returncode = EXIT_ERROR
             raise

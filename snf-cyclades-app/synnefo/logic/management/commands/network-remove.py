@@ -25,7 +25,8 @@ class Command(BaseCommand):
                 network = Network.objects.select_for_update().get(pk=network.pk)
                 if network.deleted:
                     raise CommandError("Network %d is already deleted" % network.id)
-                network = networks.destroy(network)
+                plan = networks.mark_destroy(network)
+            network = networks.submit_destroy(network, plan)
         except LogicError as exc:
             raise CommandError(exc.message)
         self.stdout.write("Network %d: %s" % (network.id, "deleted" if network.deleted
