@@ -4,6 +4,10 @@
 # they answer on 127.0.0.1. A stack that does not answer is named as skipped.
 # Database names: SYNNEFO_TEST_PGDATABASE / SYNNEFO_TEST_MYDATABASE (default
 # "synnefo"; the tests use "test_" + that name).
+# The top-level tests/ (end-to-end, contract, browser and repository tests)
+# start their own deployments on every stack that answers (sqlite-filesystem,
+# postgres-rabbitmq, real_ganeti), whatever the suite's settings: they run in
+# the first pass only. The packages' own tests run on every database.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
@@ -28,6 +32,9 @@ stack_pass() {
   fi
 }
 
-stack_pass postgres postgres PostgreSQL 5432 "$@"
-stack_pass mariadb mariadb MariaDB/MySQL 3306 "$@"
+# the packages' tests only (see above)
+PACKAGE_TESTS=(--ignore=tests)
+echo "== (the next passes run the packages' tests; tests/ ran once above, on its own stacks)"
+stack_pass postgres postgres PostgreSQL 5432 "${PACKAGE_TESTS[@]}" "$@"
+stack_pass mariadb mariadb MariaDB/MySQL 3306 "${PACKAGE_TESTS[@]}" "$@"
 exit $status
