@@ -20,7 +20,7 @@ STAMP  := $(VENV)/.installed
 UI_VENDOR := snf-cyclades-app/synnefo/ui/static/ui/vendor
 NOVNC     := $(UI_VENDOR)/novnc-rfb.js
 
-.PHONY: venv ui-assets run run-ganeti test test-ganeti lint docs bench clean dist deb test-packages
+.PHONY: venv system-deps ui-assets run run-ganeti test test-ganeti lint docs bench clean dist deb test-packages
 
 venv: $(STAMP) ui-assets
 
@@ -49,8 +49,12 @@ $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 run: venv
 	$(BIN)/snf-quickstart
 
-test: venv lint docs
+test: system-deps venv lint docs
 	bash ci/run-tests.sh
+
+# npm (the UI's build) and Debian's chromium (its browser tests), installed with apt-get where missing
+system-deps:
+	bash ci/ui-deps.sh
 
 test-ganeti: venv
 	bash ci/test-ganeti.sh
