@@ -37,7 +37,8 @@ def test_flavor_ref_as_digits_and_unknown_keys_are_accepted_as_documented(api_wo
 
 
 @pytest.mark.parametrize("path", [
-    "/nothing", "/ui/nothing", "/admin/nothing", "/%ff", "/static/x.css", "/api/v1.1/%ff%fe", "/api/v1.1/servers/1/%00",
+    "/nothing", "/ui/nothing", "/admin/nothing", "/%ff", "/static/x.css", "/api/v1.1/%ff%fe",
+    "/api/v1.1/servers/1/%00",
     "/api/v1.1/\u00e9t\u00e9", "/api/v1.1/images/%C2%BB%0A%12", "/api/v1.1/servers%0a",
     "/api/v1.1/%0a", "/api/v1.1/flavors/1%0A",
 ])
