@@ -13,7 +13,6 @@ from synnefo.logic.reconciliation import history
 from synnefo.logic.reconciliation.report import EXIT_ERROR
 from synnefo.webproject.management.output import add_output_argument
 
-
 # Options of every Django command, and the output format: not part of a run's summary.
 NOT_SUMMARISED = {"help", "version", "verbosity", "settings", "pythonpath", "traceback",
                   "no_color", "force_color", "skip_checks", "output"}
