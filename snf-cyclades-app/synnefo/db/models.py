@@ -530,6 +530,11 @@ class ReconciliationRun(models.Model):
     class Meta:
         ordering = ["-started", "-id"]
         indexes = [models.Index(fields=["command", "-started"], name="reconcile_run_command")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(command=""), name="reconcilerun_command_not_empty"),
+            models.CheckConstraint(condition=Q(exit_status__gte=0, exit_status__lte=2),
+                                   name="reconcilerun_exit_status_valid"),
+        ]
 
     def __str__(self):
         return "%s at %s: exit %s" % (self.command, self.started, self.exit_status)
