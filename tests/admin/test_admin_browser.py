@@ -2,8 +2,8 @@
 against a whole deployment (simulator, eventd, dispatchers, gunicorn), used by
 the labels of the page: a non-staff user is refused, a staff user drains a
 backend, finds a server by its IP and shuts it down, finds a server whose
-build failed and reads why, visits a user, the pools and the dead letters,
-and reads the audit log.
+build failed and reads why, visits a user, the pools, the dead letters and
+the stored reconciliation findings, and reads the audit log.
 
 The browser set-up (chromium path and flags, skip-or-fail when chromium is
 missing, the ``browser`` fixture) is the web UI's, imported from
@@ -184,10 +184,15 @@ def test_users_networks_and_the_update_path(page, deployment):
     expect(page.get_by_role("img", name=re.compile(r"^IPv4 addresses in use: [12] of "))).to_be_visible()
     expect(page.get_by_role("img", name=re.compile(r"^MAC-prefix pool in use: "))).to_be_visible()
     shot(page, "networks")
+    deployment.manage("reconcile-servers", "--all", check=False)  # its run is stored
     page.get_by_role("link", name="Update path").click()
     expect(page.get_by_role("heading", name=re.compile(r"snf-.*-dl: 0 message"))).not_to_have_count(0)
     expect(page.get_by_role("heading", name="Reconciliation findings")).to_be_visible()
-    expect(page.get_by_text("Reconciliation findings are not stored yet")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^reconcile-servers --all: exit status [0-2]$"))
+           ).to_be_visible()
+    findings = page.get_by_role("table", name=re.compile(r"^Findings of reconcile-servers started "))
+    expect(findings.get_by_role("columnheader", name="Result")).to_be_visible()
+    expect(findings.get_by_role("row")).not_to_have_count(1)  # a finding, or "Everything in sync."
     shot(page, "update-path")
 
 

@@ -512,3 +512,44 @@ class IPPoolTable(_PoolTable):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(size__gt=0), name="ippool_size_positive")]
+
+
+# --- Reconciliation runs ------------------------------------------------
+
+class ReconciliationRun(models.Model):
+    """One run of a reconcile-* command and its findings (only the latest
+    runs of each command are kept, see synnefo.logic.reconciliation.history)."""
+
+    command = models.CharField(max_length=64, help_text="e.g. reconcile-servers")
+    options = models.CharField(max_length=1000, blank=True, help_text="options given, e.g. --fix-all")
+    started = models.DateTimeField()
+    finished = models.DateTimeField()
+    exit_status = models.SmallIntegerField(help_text="0 in sync, 1 found and not fixed, 2 errors")
+    summary = models.CharField(max_length=255, blank=True, help_text="e.g. 12 server(s) checked")
+
+    class Meta:
+        ordering = ["-started", "-id"]
+        indexes = [models.Index(fields=["command", "-started"], name="reconcile_run_command")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(command=""), name="reconcilerun_command_not_empty"),
+            models.CheckConstraint(condition=Q(exit_status__gte=0, exit_status__lte=2),
+                                   name="reconcilerun_exit_status_valid"),
+        ]
+
+    def __str__(self):
+        return "%s at %s: exit %s" % (self.command, self.started, self.exit_status)
+
+
+class ReconciliationFinding(models.Model):
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="findings")
+    backend = models.CharField(max_length=255, null=True, blank=True)
+    kind = models.CharField(max_length=64)
+    obj = models.CharField(max_length=255, null=True, blank=True)
+    details = models.TextField()
+    result = models.CharField(max_length=32, help_text="reported, fixed, fix failed or error")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return "%s %s: %s" % (self.kind, self.obj, self.result)

@@ -153,12 +153,35 @@ def test_dead_letters_are_shown_kept_and_retried(staff_client, world, monkeypatc
             {"x-original-routing-key": "ganeti.snf.event.op"})
     body = staff_client.get("/admin/queues/").content.decode()
     assert dead in body and "ganeti-op-status" in body
-    assert "Reconciliation findings are not stored yet" in body
+    assert "No reconciliation run is stored yet" in body
     assert len(mem.queues[dead]) == 1  # still there
     staff_client.post("/admin/queues/retry", {"reason": "conflict fixed"})
     assert mem.published and not mem.queues[dead]
     assert AuditEntry.objects.get().outcome.startswith(
         "done: 1 message(s) retried, 0 left in the dead-letter queues")
+
+
+def test_the_latest_reconciliation_run_of_each_command_is_shown(staff_client, world):
+    from django.utils import timezone
+    from synnefo.logic.reconciliation import history
+    from synnefo.logic.reconciliation.report import Report
+
+    def store(command, options, fill):
+        report = Report()
+        fill(report)
+        history.store(command, options, timezone.now(), report, "checked", report.exit_status())
+
+    store("reconcile-servers", "--all", lambda r: r.add("stale", "b1", "server 1", "old run"))
+    store("reconcile-servers", "--all --fix-all",
+          lambda r: r.add("state", "b1", "server 7", "DB says <STOPPED>, Ganeti running"))
+    store("reconcile-pools", "", lambda r: r.error("b2", "backend did not answer: refused"))
+    store("reconcile-networks", "", lambda r: None)
+    body = staff_client.get("/admin/queues/").content.decode()
+    assert "not stored yet" not in body and "old run" not in body
+    assert "reconcile-servers --all --fix-all: exit status 1" in body
+    assert "<td>server 7</td><td>DB says &lt;STOPPED&gt;, Ganeti running</td><td>reported</td>" in body
+    assert "reconcile-pools: exit status 2" in body and "backend did not answer: refused" in body
+    assert "reconcile-networks: exit status 0" in body and "Everything in sync." in body
 
 
 def test_the_audit_page_lists_what_staff_did(staff_client, world):

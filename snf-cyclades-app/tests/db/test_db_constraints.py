@@ -24,6 +24,8 @@ from synnefo.db.models import (
     Network,
     NetworkInterface,
     PendingNic,
+    ReconciliationFinding,
+    ReconciliationRun,
     User,
     VirtualMachine,
     VirtualMachineDiagnostic,
@@ -56,6 +58,9 @@ def w(db):
     macs = MacPrefixPoolTable.objects.create(size=10, base="aa:00:0")
     ips = IPPoolTable.objects.create(size=256, base="10.0.0.0/24", network=net)
     net2 = Network.objects.create(name="net2", userid="alice", subnet="10.0.1.0/24", mac_prefix="aa:00:2")
+    run = ReconciliationRun.objects.create(command="reconcile-servers", started="2026-01-01T00:00Z",
+                                           finished="2026-01-01T00:01Z", exit_status=1)
+    finding = ReconciliationFinding.objects.create(run=run, kind="stale", details="gone", result="reported")
     return locals()
 
 
@@ -145,6 +150,9 @@ CHECKS = {
     "bridgepool_size_positive": lambda w: update(w["bridges"], size=0),
     "macprefixpool_size_positive": lambda w: update(w["macs"], size=-5),
     "ippool_size_positive": lambda w: update(w["ips"], size=0),
+    # ReconciliationRun
+    "reconcilerun_command_not_empty": lambda w: update(w["run"], command=""),
+    "reconcilerun_exit_status_valid": lambda w: update(w["run"], exit_status=3),
 }
 
 # unique=True fields (model.field): a second row with the same value.
@@ -172,6 +180,7 @@ FOREIGN_KEYS = {
     "PendingNic.machine": lambda w: update(w["pending"], machine_id=MISSING_ID),
     "PendingNic.network": lambda w: update(w["pending"], network_id=MISSING_ID),
     "IPPoolTable.network_fk": lambda w: update(w["ips"], network_id=MISSING_ID),
+    "ReconciliationFinding.run": lambda w: update(w["finding"], run_id=MISSING_ID),
 }
 
 

@@ -6,6 +6,7 @@ from synnefo.admin.auth import staff_required
 from synnefo.admin.views.common import act, page, refused_action, url
 from synnefo.logic import dispatcher, queues
 from synnefo.logic.errors import ServiceUnavailable
+from synnefo.logic.reconciliation import history
 from synnefo.messaging.client import BrokerUnavailable
 
 SHOWN = 50  # messages shown per queue
@@ -37,6 +38,7 @@ def queue_list(request):
     return page(request, "admin/queues.html", {
         "queues": found, "broker_error": error,
         "total": sum(len(q["messages"]) for q in found),
+        "runs": history.latest_runs(), "runs_kept": history.RUNS_KEPT,
     }, "queues")
 
 

@@ -13,6 +13,7 @@ def fix_dest(kind):
 
 
 class Command(ReconcileCommand):
+    stored_as = "reconcile-servers"  # also the runs of its alias, snf-manage reconcile
     help = ("Compare the servers of the DB with the instances of every Ganeti backend and report "
             "(default) or repair (--fix-*) what differs. Without --all (or --server-id) only the "
             "share of servers reconciled longest ago is checked, so that a run every --interval "
