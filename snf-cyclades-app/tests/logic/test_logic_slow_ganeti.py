@@ -127,18 +127,13 @@ def op(vm, job_id, status, opcode):
             "jobId": job_id, "status": status, "event_time": [2000000000, 0]}
 
 
-def test_hung_backend_stalls_neither_creates_elsewhere_nor_dispatchers(stack):
-    on_hung = make_vm(stack["hung"], stack["flavor"])
-    building = make_vm(stack["good"], stack["flavor"], operstate="BUILD", action="CREATE",
-                       task="BUILD")
-    stalled, stalled_outcome = in_thread(lambda: servers.reboot("alice", on_hung.id))
-    assert stack["hung_rapi"].accepted.wait(15), "the reboot never reached the hung cluster"
-
+def others_go_on(stack, stalled, messages):
+    """While the ``stalled`` request waits for the hung cluster, a create on
+    the good backend and the dispatchers' writes of ``messages`` complete;
+    then the hung cluster is released and ``stalled`` ends."""
     def others():
         vm, _ = servers.create("alice", "elsewhere", stack["flavor"].id, "img1")
-        applied = [callbacks.handle(op(building, 7, "success", "OP_INSTANCE_CREATE")),
-                   callbacks.handle(op(on_hung, 8, "running", "OP_INSTANCE_REBOOT"))]
-        return vm, applied
+        return vm, [callbacks.handle(message) for message in messages]
 
     worker, outcome = in_thread(others)
     worker.join(20)
@@ -146,12 +141,23 @@ def test_hung_backend_stalls_neither_creates_elsewhere_nor_dispatchers(stack):
         assert not worker.is_alive(), "a create elsewhere or a dispatcher write waited for Ganeti"
         assert "error" not in outcome, outcome.get("error")
         vm, applied = outcome["result"]
-        assert vm.backend_id == stack["good"].id and applied == ["applied", "applied"]
+        assert vm.backend_id == stack["good"].id and applied == ["applied"] * len(messages)
         assert stalled.is_alive()  # still waiting for the hung cluster meanwhile
         assert len(stack["hung_rapi"].conns) == 1  # the create never asked it for stats
     finally:
         stack["hung_rapi"].release()
         stalled.join(20)
+
+
+def test_hung_backend_stalls_neither_creates_elsewhere_nor_dispatchers(stack):
+    on_hung = make_vm(stack["hung"], stack["flavor"])
+    building = make_vm(stack["good"], stack["flavor"], operstate="BUILD", action="CREATE",
+                       task="BUILD")
+    stalled, stalled_outcome = in_thread(lambda: servers.reboot("alice", on_hung.id))
+    assert stack["hung_rapi"].accepted.wait(15), "the reboot never reached the hung cluster"
+
+    others_go_on(stack, stalled, [op(building, 7, "success", "OP_INSTANCE_CREATE"),
+                                  op(on_hung, 8, "running", "OP_INSTANCE_REBOOT")])
     assert isinstance(stalled_outcome.get("error"), errors.ServiceUnavailable)
     on_hung.refresh_from_db()
     assert on_hung.task is None and on_hung.backendjobid == 8  # the dispatcher's write kept
@@ -199,24 +205,9 @@ def test_nic_change_on_a_hung_backend_stalls_nothing_else(stack, change):
     on_hung.refresh_from_db()
     assert on_hung.task == change  # committed before Ganeti was asked: the next GET shows it
 
-    def others():
-        vm, _ = servers.create("alice", "elsewhere", stack["flavor"].id, "img1")
-        applied = [callbacks.handle(op(building, 7, "success", "OP_INSTANCE_CREATE")),
-                   callbacks.handle(op(on_hung, 8, "running", "OP_INSTANCE_REBOOT")),
-                   callbacks.handle(network_op(network, stack["hung"], 9, "running"))]
-        return vm, applied
-
-    worker, worker_outcome = in_thread(others)
-    worker.join(20)
-    try:
-        assert not worker.is_alive(), "a create elsewhere or a dispatcher write waited for Ganeti"
-        assert "error" not in worker_outcome, worker_outcome.get("error")
-        vm, applied = worker_outcome["result"]
-        assert vm.backend_id == stack["good"].id and applied == ["applied"] * 3
-        assert stalled.is_alive()  # still waiting for the hung cluster meanwhile
-    finally:
-        stack["hung_rapi"].release()
-        stalled.join(20)
+    others_go_on(stack, stalled, [op(building, 7, "success", "OP_INSTANCE_CREATE"),
+                                  op(on_hung, 8, "running", "OP_INSTANCE_REBOOT"),
+                                  network_op(network, stack["hung"], 9, "running")])
     # The TLS handshake never ended: closed, the request failed (refused, or
     # lost if the connection was reset: no job of it is found either way).
     assert isinstance(stalled_outcome.get("error"), errors.ServiceUnavailable), stalled_outcome
