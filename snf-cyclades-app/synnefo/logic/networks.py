@@ -38,7 +38,7 @@ from synnefo.logic.pools import (
     PoolExhausted,
     PoolNotConfigured,
 )
-from synnefo.logic.servers import get_vm, lock_user, submit_action, validate_server_action
+from synnefo.logic.servers import lock_user, release_ip, run_action, validate_server_action
 from synnefo.logic.users import network_limit
 from synnefo.logic.utils import network_name
 from synnefo.rapi import GanetiApiError
@@ -343,10 +343,26 @@ def submit_destroy(network, plan):
 # --- connect / disconnect -------------------------------------------------------
 
 def connect(userid, network_id, vm_id):
-    """Add a NIC on ``network_id`` to the caller's VM ``vm_id`` (task CONNECT)."""
-    with transaction.atomic():
-        vm = get_vm(userid, vm_id, for_update=True)
-        network = get_network(userid, network_id, for_update=True)
+    """Add a NIC on ``network_id`` to the caller's VM ``vm_id`` (task CONNECT).
+
+    As every server action (``servers.run_action``): the task, the address
+    and the PendingNic that holds it are committed first, the job is
+    submitted with no lock held, its id recorded after."""
+    change = _Connect(userid, network_id)
+    return run_action(userid, vm_id, None, "CONNECT", change.submit, change)
+
+
+class _Connect:
+    """What a connect records besides its task (``run_action``'s ``change``):
+    the address taken from the network's pool and the PendingNic that holds
+    it until Ganeti reports the NIC (or the job fails)."""
+
+    def __init__(self, userid, network_id):
+        self.userid, self.network_id = userid, network_id
+        self.pending = self.nic = None
+
+    def prepare(self, vm):
+        network = get_network(self.userid, self.network_id, for_update=True)
         _modifiable(network)
         if network.state != "ACTIVE":
             raise BuildInProgress("Network not active yet")
@@ -362,23 +378,32 @@ def connect(userid, network_id, vm_id):
             except PoolExhausted:
                 raise OverLimit("Network is full")
             pool.save()
-        nic = {"ip": ip, "network": network_name(network.id)}
-        pending = PendingNic.objects.create(machine=vm, network=network, kind="CONNECT", ipv4=ip)
+        self.nic = {"ip": ip, "network": network_name(network.id)}
+        self.pending = PendingNic.objects.create(machine=vm, network=network, kind="CONNECT", ipv4=ip)
 
-        def submit(client, name):
-            return client.modify_instance(name, nics=[["add", nic]], hotplug=settings.GANETI_USE_HOTPLUG)
+    def submit(self, client, name):
+        return client.modify_instance(name, nics=[["add", self.nic]], hotplug=settings.GANETI_USE_HOTPLUG)
 
-        # A refused request rolls the address and the pending NIC back; one
-        # whose outcome is unknown keeps both for reconciliation.
-        unknown = None
-        try:
-            job_id = submit_action(vm, None, "CONNECT", submit)
-            PendingNic.objects.filter(pk=pending.pk).update(job_id=job_id)
-        except outcome.OutcomeUnknown as exc:
-            unknown = exc
-    if unknown is not None:
-        raise unknown
-    return vm
+    def record(self, vm, job_id):
+        if vm.backendjobid == job_id and vm.backendjobstatus in ("error", "canceled"):
+            # a dispatcher saw the job fail before its id was known here, so
+            # it could not tell this NIC's address was to be given back
+            self._give_back()
+        else:
+            PendingNic.objects.filter(pk=self.pending.pk).update(job_id=job_id)
+
+    def undo(self, vm, reached):
+        # A request that may have reached Ganeti keeps the address and the
+        # PendingNic (job id unknown) for reconciliation: never guessed.
+        if not reached:
+            self._give_back()
+
+    def _give_back(self):
+        """The address back to its pool, once (the PendingNic may be gone
+        already: the server was destroyed meanwhile)."""
+        deleted, _ = PendingNic.objects.filter(pk=self.pending.pk).delete()
+        if deleted:
+            release_ip(self.pending.network_id, self.pending.ipv4)
 
 
 def parse_attachment(attachment):
@@ -389,28 +414,46 @@ def parse_attachment(attachment):
 
 
 def disconnect(userid, network_id, attachment):
-    """Remove the NIC ``nic-<vm>-<index>`` from its VM (task DISCONNECT)."""
+    """Remove the NIC ``nic-<vm>-<index>`` from its VM (task DISCONNECT),
+    marking only that NIC dirty (busy); submitted as :func:`connect`."""
     vm_id, index = parse_attachment(attachment)
-    with transaction.atomic():
-        vm = get_vm(userid, vm_id, for_update=True)
-        network = get_network(userid, network_id, for_update=True)
+    change = _Disconnect(userid, network_id, attachment, index)
+    return run_action(userid, vm_id, None, "DISCONNECT", change.submit, change)
+
+
+class _Disconnect:
+    """What a disconnect records besides its task: the dirty mark of the NIC."""
+
+    def __init__(self, userid, network_id, attachment, index):
+        self.userid, self.network_id = userid, network_id
+        self.attachment, self.index = attachment, index
+        self.nic = None
+
+    def prepare(self, vm):
+        network = get_network(self.userid, self.network_id, for_update=True)
         _modifiable(network)
         validate_server_action(vm, "DISCONNECT")
-        nic = NetworkInterface.objects.filter(machine=vm, index=index).first()
+        nic = NetworkInterface.objects.filter(machine=vm, index=self.index).first()
         if nic is None:
             raise ItemNotFound("NIC not found on VM")
-        if index == 0:
+        if self.index == 0:
             raise Forbidden("Can not remove the public NIC of a server.")
         if nic.network_id != network.id:
-            raise BadRequest("NIC %s is not connected to network %s." % (attachment, network.id))
+            raise BadRequest("NIC %s is not connected to network %s." % (self.attachment, network.id))
         if nic.dirty:
             raise BuildInProgress("Machine is busy.")
-        # Only this NIC is changing (a failed removal cleans it again).
         NetworkInterface.objects.filter(pk=nic.pk).update(dirty=True)
+        self.nic = nic
 
-        def submit(client, name):
-            return client.modify_instance(name, nics=[["remove", index, {}]],
-                                          hotplug=settings.GANETI_USE_HOTPLUG)
+    def submit(self, client, name):
+        return client.modify_instance(name, nics=[["remove", self.index, {}]],
+                                      hotplug=settings.GANETI_USE_HOTPLUG)
 
-        submit_action(vm, None, "DISCONNECT", submit)
-    return vm
+    def record(self, vm, job_id):
+        pass  # the dispatcher cleans the NIC when the job ends or Ganeti reports the NICs
+
+    def undo(self, vm, reached):
+        # Clean even when the request may have reached Ganeti: a removal that
+        # happens is reported by the hook all the same, and a NIC left dirty
+        # would stay busy (and unreconciled) for good.
+        NetworkInterface.objects.filter(pk=self.nic.pk).update(dirty=False)

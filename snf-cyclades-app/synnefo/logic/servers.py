@@ -387,50 +387,28 @@ def validate_server_action(vm, action):
         _refuse("Cannot perform '%s' action in state %s." % (action, power), vm)
 
 
-def submit_action(vm, action, task, submit):
-    """With ``vm`` locked: record action + task, submit, store the job id.
-
-    ``submit(client, instance_name)`` returns the job id. A RAPI failure
-    becomes ``ServiceUnavailable``; the caller's transaction rolls back. When
-    the request may have reached Ganeti (the answer was lost), its job is
-    looked up in the job list; not found, ``outcome.OutcomeUnknown``.
-    (Holds the caller's lock over the RAPI call: server actions use
-    :func:`run_action` instead.)"""
-    client = get_rapi_client(vm.backend)
-    name = instance_name(vm.id)
-    try:
-        job_id = submit(client, name)
-    except GanetiApiError as exc:
-        log.error("%s of %s failed: %s", action or task, name, exc)
-        if not outcome.may_have_reached(exc):
-            raise ServiceUnavailable("Ganeti refused the request: %s" % exc)
-        job_id = _lost_answer_job(client, name, task, vm.backendjobid, exc)
-        if job_id is None:
-            raise outcome.OutcomeUnknown(outcome.describe(exc))
-        log.info("%s of %s: found its job %s in Ganeti's job list", task, name, job_id)
-    if action is not None:
-        vm.action = action
-        for field, value in JOB_FIELDS_CLEARED.items():
-            setattr(vm, field, value)
-    vm.task = task
-    vm.task_job_id = job_id
-    vm.save()
-    return job_id
-
-
 PENDING_FIELDS = ["action", "task", "task_job_id", *JOB_FIELDS_CLEARED]
 
 
-def run_action(userid, vm_id, action, task, submit):
+def run_action(userid, vm_id, action, task, submit, change=None):
     """Validate and record the pending ``task`` (committed: the next GET shows
     it), submit the job with no lock held, then record its id. A failed
     submission puts the previous task back and answers ``ServiceUnavailable``.
 
     ``action``: the VM's new ``action`` (``None`` keeps it, for FIREWALL);
-    ``submit(client, instance_name)`` returns the job id."""
+    ``submit(client, instance_name)`` returns the job id. ``change``, for a
+    task that records more than itself (a NIC change, ``networks.connect``),
+    is called with the VM row locked each time: ``prepare(vm)`` validates
+    (instead of :func:`validate_server_action`) and records what is pending,
+    committed with the task; ``record(vm, job_id)`` with the job id;
+    ``undo(vm, reached)`` when no job was found, ``reached`` telling whether
+    the request may have reached Ganeti all the same."""
     with transaction.atomic():
         vm = get_vm(userid, vm_id, for_update=True)
-        validate_server_action(vm, action or task)
+        if change is None:
+            validate_server_action(vm, action or task)
+        else:
+            change.prepare(vm)
         before = {field: getattr(vm, field) for field in PENDING_FIELDS}
         if action is not None:
             vm.action = action
@@ -438,14 +416,15 @@ def run_action(userid, vm_id, action, task, submit):
                 setattr(vm, field, value)
         vm.task, vm.task_job_id = task, None
         vm.save(update_fields=PENDING_FIELDS + ["updated"])
-    client, name = get_rapi_client(vm.backend), instance_name(vm.id)
+    client, name = None, instance_name(vm.id)
     try:
+        client = get_rapi_client(vm.backend)  # an offline backend raises here
         job_id = submit(client, name)
     except (GanetiApiError, ServiceUnavailable) as exc:
         log.error("%s of %s failed: %s", action or task, name, exc)
         job_id = _lost_answer_job(client, name, task, before["backendjobid"], exc)
         if job_id is None:
-            _restore_task(vm.pk, task, before)
+            _restore_task(vm.pk, task, before, change, outcome.may_have_reached(exc))
             if isinstance(exc, ServiceUnavailable):
                 raise
             if outcome.may_have_reached(exc):
@@ -454,9 +433,9 @@ def run_action(userid, vm_id, action, task, submit):
             raise ServiceUnavailable("Ganeti refused the request: %s" % exc) from exc
         log.info("%s of %s: found its job %s in Ganeti's job list", task, name, job_id)
     except BaseException:
-        _restore_task(vm.pk, task, before)
+        _restore_task(vm.pk, task, before, change)
         raise
-    _record_action_job(vm.pk, task, job_id)
+    _record_action_job(vm.pk, task, job_id, change)
     vm.refresh_from_db()
     return vm
 
@@ -470,13 +449,15 @@ def _lost_answer_job(client, name, task, last_job, exc):
     return outcome.find_job(client, name, opcode, after=last_job)
 
 
-def _record_action_job(vm_pk, task, job_id):
+def _record_action_job(vm_pk, task, job_id, change=None):
     """Store ``job_id`` as the pending task's job, unless another action took
     the task over meanwhile (it records its own job; of two queued jobs of the
     same task, the later one, with the higher id, is waited for), or the job
     already ended (a dispatcher saw it first)."""
     with transaction.atomic():
         vm = VirtualMachine.objects.select_for_update().get(pk=vm_pk)
+        if change is not None:  # whoever holds the task now, the job is this change's
+            change.record(vm, job_id)
         if vm.task != task or (vm.task_job_id is not None and vm.task_job_id > job_id):
             return
         if vm.backendjobid == job_id and vm.backendjobstatus in FINAL_JOB_STATUSES:
@@ -486,11 +467,15 @@ def _record_action_job(vm_pk, task, job_id):
         vm.save(update_fields=["task", "task_job_id", "updated"])
 
 
-def _restore_task(vm_pk, task, before):
-    """The job was not submitted: put back what :func:`run_action` replaced,
-    unless another action took the task over meanwhile."""
+def _restore_task(vm_pk, task, before, change=None, reached=False):
+    """The job was not submitted (or, ``reached``, may have been but is not
+    in Ganeti's job list): put back what :func:`run_action` replaced, unless
+    another action took the task over meanwhile; ``change`` undoes what it
+    recorded in any case."""
     with transaction.atomic():
         vm = VirtualMachine.objects.select_for_update().get(pk=vm_pk)
+        if change is not None:
+            change.undo(vm, reached)
         if vm.task != task or vm.task_job_id is not None:
             return
         vm.action, vm.task, vm.task_job_id = before["action"], before["task"], before["task_job_id"]

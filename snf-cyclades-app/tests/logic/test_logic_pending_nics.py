@@ -213,3 +213,102 @@ def test_lost_connect_answer(world, rapi, macpool):
     assert "10.0.0.1" not in _free_of(network)
     vm.refresh_from_db()
     assert vm.task is None
+
+
+# --- connect / disconnect submit with no lock held (issue 11 item 2) ----------
+
+def _two_nics(world, network):
+    vm = _started(world)
+    NetworkInterface.objects.create(machine=vm, network=world["network"], index=0,
+                                    mac="aa:00:00:00:00:01", ipv4="192.0.2.6")
+    NetworkInterface.objects.create(machine=vm, network=network, index=1, mac="aa:00:01:00:00:02")
+    NetworkInterface.objects.create(machine=vm, network=network, index=2, mac="aa:00:01:00:00:03",
+                                    dirty=True)  # another change of it is on its way
+    return vm
+
+
+def _dirty(vm):
+    return [n.index for n in NetworkInterface.objects.filter(machine=vm, dirty=True).order_by("index")]
+
+
+@pytest.mark.parametrize("failure", ["refused", "offline", "bug"])
+def test_failed_nic_submission_undoes_exactly_what_it_recorded(world, rapi, macpool, failure):
+    network = _active_net(world, rapi)
+    vm = _two_nics(world, network)
+    VirtualMachine.objects.filter(pk=vm.pk).update(action="START", backendjobid=9,
+                                                   backendjobstatus="success")
+    seen = []
+
+    def modify_instance(name, **body):  # what the next GET shows while Ganeti is asked
+        seen.append((VirtualMachine.objects.get(pk=vm.pk).task, _dirty(vm),
+                     list(PendingNic.objects.filter(machine=vm).values_list("ipv4", flat=True))))
+        if failure == "bug":
+            raise RuntimeError("unexpected")
+        raise rapi_error("refused")
+
+    rapi.modify_instance = modify_instance
+    if failure == "offline":
+        world["backend"].offline = True
+        world["backend"].save()
+    expected = RuntimeError if failure == "bug" else errors.ServiceUnavailable
+    with pytest.raises(expected):
+        networks.connect("alice", network.id, vm.id)
+    with pytest.raises(expected):
+        networks.disconnect("alice", network.id, "nic-%d-1" % vm.id)
+    if failure != "offline":
+        assert seen == [("CONNECT", [2], ["10.0.0.1"]), ("DISCONNECT", [1, 2], [])]
+    vm.refresh_from_db()
+    assert (vm.task, vm.task_job_id, vm.action, vm.backendjobid) == (None, None, "START", 9)
+    assert not PendingNic.objects.exists()
+    assert _free_of(network) == ["10.0.0.%d" % i for i in range(1, 7)]
+    assert _dirty(vm) == [2]  # the other change's mark is left alone
+
+
+def test_reboot_on_an_offline_backend_puts_the_task_back(world, rapi):
+    vm = _started(world)
+    world["backend"].offline = True
+    world["backend"].save()
+    with pytest.raises(errors.ServiceUnavailable):
+        servers.reboot("alice", vm.id)
+    vm.refresh_from_db()
+    assert vm.task is None
+
+
+def test_lost_disconnect_answer_not_found_leaves_the_nic_clean(world, rapi, macpool):
+    network = _active_net(world, rapi)
+    vm = _two_nics(world, network)
+    rapi.fail["modify_instance"] = lost_answer()
+    with pytest.raises(errors.ServiceUnavailable, match="reconciliation"):
+        networks.disconnect("alice", network.id, "nic-%d-1" % vm.id)
+    vm.refresh_from_db()
+    assert vm.task is None and _dirty(vm) == [2]  # a removal that happens is reported anyway
+    rapi.job_list = [{"id": 78, "summary": ["INSTANCE_SET_PARAMS(snf-%d)" % vm.id]}]
+    networks.disconnect("alice", network.id, "nic-%d-1" % vm.id)  # found: as if answered
+    vm.refresh_from_db()
+    assert (vm.task, vm.task_job_id, _dirty(vm)) == ("DISCONNECT", 78, [1, 2])
+
+
+@pytest.mark.parametrize("status", ["error", "success"])
+def test_connect_job_ending_before_its_id_is_recorded(world, rapi, macpool, status):
+    """The dispatcher may see the job end between the submission and the
+    recording of its id: a failed connect still gives its address back, a
+    successful one ends its task."""
+    network = _active_net(world, rapi)
+    vm = _started(world)
+    submit = rapi.modify_instance
+
+    def modify_instance(name, **body):
+        job_id = submit(name, **body)
+        callbacks.handle(op(vm.pk, "OP_INSTANCE_SET_PARAMS", status, job_id, 3))
+        return job_id
+
+    rapi.modify_instance = modify_instance
+    networks.connect("alice", network.id, vm.id)
+    vm.refresh_from_db()
+    assert (vm.task, vm.task_job_id) == (None, None)
+    if status == "error":
+        assert not PendingNic.objects.exists()
+        assert _free_of(network) == ["10.0.0.%d" % i for i in range(1, 7)]
+    else:  # until the hook reports the NIC
+        assert PendingNic.objects.get(machine=vm).job_id == vm.backendjobid
+        assert "10.0.0.1" not in _free_of(network)

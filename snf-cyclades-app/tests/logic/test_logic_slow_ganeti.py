@@ -11,8 +11,18 @@ import pytest
 from django.db import connections, transaction
 from django.utils import timezone
 from logic_helpers import FakeRapi, make_backend, make_public_network
-from synnefo.db.models import Backend, Flavor, Image, User, VirtualMachine
-from synnefo.logic import backend_stats, callbacks, errors, servers
+from synnefo.db.models import (
+    Backend,
+    BackendNetwork,
+    Flavor,
+    Image,
+    Network,
+    NetworkInterface,
+    PendingNic,
+    User,
+    VirtualMachine,
+)
+from synnefo.logic import backend_stats, callbacks, errors, networks, outcome, servers
 from synnefo.logic import backends as backends_mod
 from synnefo.logic.pools import IPPool
 
@@ -42,6 +52,10 @@ class HungRapi:
             self.accepted.set()
 
     def release(self):
+        try:  # wakes the blocked accept() and stops listening: later connections are refused
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
         for conn in self.conns:
             conn.close()
@@ -113,18 +127,13 @@ def op(vm, job_id, status, opcode):
             "jobId": job_id, "status": status, "event_time": [2000000000, 0]}
 
 
-def test_hung_backend_stalls_neither_creates_elsewhere_nor_dispatchers(stack):
-    on_hung = make_vm(stack["hung"], stack["flavor"])
-    building = make_vm(stack["good"], stack["flavor"], operstate="BUILD", action="CREATE",
-                       task="BUILD")
-    stalled, stalled_outcome = in_thread(lambda: servers.reboot("alice", on_hung.id))
-    assert stack["hung_rapi"].accepted.wait(15), "the reboot never reached the hung cluster"
-
+def others_go_on(stack, stalled, messages):
+    """While the ``stalled`` request waits for the hung cluster, a create on
+    the good backend and the dispatchers' writes of ``messages`` complete;
+    then the hung cluster is released and ``stalled`` ends."""
     def others():
         vm, _ = servers.create("alice", "elsewhere", stack["flavor"].id, "img1")
-        applied = [callbacks.handle(op(building, 7, "success", "OP_INSTANCE_CREATE")),
-                   callbacks.handle(op(on_hung, 8, "running", "OP_INSTANCE_REBOOT"))]
-        return vm, applied
+        return vm, [callbacks.handle(message) for message in messages]
 
     worker, outcome = in_thread(others)
     worker.join(20)
@@ -132,12 +141,23 @@ def test_hung_backend_stalls_neither_creates_elsewhere_nor_dispatchers(stack):
         assert not worker.is_alive(), "a create elsewhere or a dispatcher write waited for Ganeti"
         assert "error" not in outcome, outcome.get("error")
         vm, applied = outcome["result"]
-        assert vm.backend_id == stack["good"].id and applied == ["applied", "applied"]
+        assert vm.backend_id == stack["good"].id and applied == ["applied"] * len(messages)
         assert stalled.is_alive()  # still waiting for the hung cluster meanwhile
         assert len(stack["hung_rapi"].conns) == 1  # the create never asked it for stats
     finally:
         stack["hung_rapi"].release()
         stalled.join(20)
+
+
+def test_hung_backend_stalls_neither_creates_elsewhere_nor_dispatchers(stack):
+    on_hung = make_vm(stack["hung"], stack["flavor"])
+    building = make_vm(stack["good"], stack["flavor"], operstate="BUILD", action="CREATE",
+                       task="BUILD")
+    stalled, stalled_outcome = in_thread(lambda: servers.reboot("alice", on_hung.id))
+    assert stack["hung_rapi"].accepted.wait(15), "the reboot never reached the hung cluster"
+
+    others_go_on(stack, stalled, [op(building, 7, "success", "OP_INSTANCE_CREATE"),
+                                  op(on_hung, 8, "running", "OP_INSTANCE_REBOOT")])
     assert isinstance(stalled_outcome.get("error"), errors.ServiceUnavailable)
     on_hung.refresh_from_db()
     assert on_hung.task is None and on_hung.backendjobid == 8  # the dispatcher's write kept
@@ -145,21 +165,82 @@ def test_hung_backend_stalls_neither_creates_elsewhere_nor_dispatchers(stack):
     assert building.operstate == "STARTED" and building.task is None
 
 
-def test_create_on_a_hung_backend_gives_up_in_budget_and_leaks_nothing(stack, settings):
+def make_private_network(backend):
+    network = Network.objects.create(name="private", userid="alice", subnet="10.0.0.0/29",
+                                     type="PRIVATE_MAC_FILTERED", mac_prefix="aa:00:1",
+                                     state="ACTIVE", dhcp=True)
+    with transaction.atomic():
+        IPPool.for_network(network).save()
+    BackendNetwork.objects.create(network=network, backend=backend, mac_prefix="aa:00:1",
+                                  operstate="ACTIVE")
+    return network
+
+
+def network_op(network, backend, job_id, status):
+    return {"type": "ganeti-network-status", "network": "snf-net-%d" % network.id,
+            "operation": "OP_NETWORK_CONNECT", "status": status, "jobId": job_id, "logmsg": None,
+            "cluster": backend.clustername, "event_time": [2000000000, 0], "subnet": None,
+            "gateway": None, "group_name": None}
+
+
+@pytest.mark.parametrize("change", ["CONNECT", "DISCONNECT"])
+def test_nic_change_on_a_hung_backend_stalls_nothing_else(stack, change):
+    """A connect or disconnect waiting for the hung cluster holds neither the
+    server's nor the network's row (nor SQLite's write lock): the dispatchers
+    write to both, and a create elsewhere completes, meanwhile."""
+    on_hung = make_vm(stack["hung"], stack["flavor"])
+    network = make_private_network(stack["hung"])
+    NetworkInterface.objects.create(machine=on_hung, network=stack["hung_net"], index=0,
+                                    mac="aa:00:01:00:00:01", ipv4="198.51.100.2")
+    NetworkInterface.objects.create(machine=on_hung, network=network, index=1,
+                                    mac="aa:00:10:00:00:01")
+    building = make_vm(stack["good"], stack["flavor"], operstate="BUILD", action="CREATE",
+                       task="BUILD")
+    if change == "CONNECT":
+        call = lambda: networks.connect("alice", network.id, on_hung.id)  # noqa: E731
+    else:
+        call = lambda: networks.disconnect("alice", network.id, "nic-%d-1" % on_hung.id)  # noqa: E731
+    stalled, stalled_outcome = in_thread(call)
+    assert stack["hung_rapi"].accepted.wait(15), "the change never reached the hung cluster"
+    on_hung.refresh_from_db()
+    assert on_hung.task == change  # committed before Ganeti was asked: the next GET shows it
+
+    others_go_on(stack, stalled, [op(building, 7, "success", "OP_INSTANCE_CREATE"),
+                                  op(on_hung, 8, "running", "OP_INSTANCE_REBOOT"),
+                                  network_op(network, stack["hung"], 9, "running")])
+    # The TLS handshake never ended: closed, the request failed (refused, or
+    # lost if the connection was reset: no job of it is found either way).
+    assert isinstance(stalled_outcome.get("error"), errors.ServiceUnavailable), stalled_outcome
+    unknown = isinstance(stalled_outcome["error"], outcome.OutcomeUnknown)
+    on_hung.refresh_from_db()
+    assert on_hung.task is None and on_hung.backendjobid == 8  # the dispatcher's write kept
+    assert BackendNetwork.objects.get(network=network).backendjobid == 9
+    assert not NetworkInterface.objects.filter(machine=on_hung, dirty=True).exists()
+    if change == "CONNECT" and unknown:  # the address is kept for reconciliation, never guessed
+        pending = PendingNic.objects.get(machine=on_hung)
+        assert (pending.ipv4, pending.job_id, free_ips(network)) == ("10.0.0.1", None, 5)
+    else:  # the connect's address is back
+        assert not PendingNic.objects.filter(machine=on_hung).exists() and free_ips(network) == 6
+
+
+def test_create_on_a_hung_backend_gives_up_in_budget_without_guessing(stack, settings):
+    """The create gives up within the request budget, without retrying: the
+    POST, then one look at the job list (its answer was lost, so Ganeti may
+    have the job). Nothing found, the server stays in BUILD with its address
+    and its place on the backend for reconciliation (``synnefo.logic.outcome``),
+    never undone blindly."""
     settings.GANETI_RAPI_REQUEST_TIMEOUT = 1
     backends_mod.clear_client_cache()
     Backend.objects.filter(pk=stack["good"].pk).update(drained=True)
-    before = Backend.objects.get(pk=stack["hung"].pk)
     free = free_ips(stack["hung_net"])
-    with pytest.raises(errors.ServiceUnavailable):
-        servers.create("alice", "doomed", stack["flavor"].id, "img1")
-    assert len(stack["hung_rapi"].conns) == 1  # no retry on the request path
-    vm = VirtualMachine.objects.get(name="doomed")
-    assert vm.deleted and vm.operstate == "DESTROYED"
-    after = Backend.objects.get(pk=stack["hung"].pk)
-    assert (after.mfree, after.dfree, after.pinst_cnt) == (before.mfree, before.dfree,
-                                                            before.pinst_cnt)
-    assert free_ips(stack["hung_net"]) == free
+    vm, _ = servers.create("alice", "unknown", stack["flavor"].id, "img1")
+    assert len(stack["hung_rapi"].conns) == 2  # POST /2/instances, GET /2/jobs: no retry
+    vm.refresh_from_db()
+    assert (vm.backend_id, vm.operstate, vm.deleted, vm.task) == (stack["hung"].id, "BUILD", False,
+                                                                 "BUILD")
+    assert "reconciliation" in vm.backendlogmsg
+    assert PendingNic.objects.get(machine=vm).ipv4 not in (None, "pool")
+    assert free_ips(stack["hung_net"]) == free - 1
 
 
 def test_stats_refresh_of_a_hung_backend_is_off_the_request_path(stack, settings):
