@@ -40,17 +40,17 @@ def test_second_reboot_and_firewall_are_queued(world, rapi):
     servers.reboot("alice", vm.id)
     servers.set_firewall_profile("alice", vm.id, "ENABLED")
     vm.refresh_from_db()
-    assert (vm.task, vm.task_job_id) == ("FIREWALL", 103)  # tags (2 jobs), then the modify
+    assert (vm.task, vm.task_job_id) == ("FIREWALL", 102)  # the tag (1 job: none to remove), then the modify
     servers.reboot("alice", vm.id)
     vm.refresh_from_db()
-    assert (vm.task, vm.task_job_id) == ("REBOOT", 104)
+    assert (vm.task, vm.task_job_id) == ("REBOOT", 103)
     assert rapi.names().count("reboot_instance") == 2
     # the earlier jobs end: the task waits for the last one
     callbacks.handle(op(vm, 100, "success"))
-    callbacks.handle(op(vm, 103, "success", "OP_INSTANCE_SET_PARAMS", (2000000001, 0)))
+    callbacks.handle(op(vm, 102, "success", "OP_INSTANCE_SET_PARAMS", (2000000001, 0)))
     vm.refresh_from_db()
     assert vm.task == "REBOOT" and state.server_status(vm)[0] == "REBOOT"
-    callbacks.handle(op(vm, 104, "success", when=(2000000002, 0)))
+    callbacks.handle(op(vm, 103, "success", when=(2000000002, 0)))
     vm.refresh_from_db()
     assert vm.task is None and state.server_status(vm)[0] == "ACTIVE"
 
