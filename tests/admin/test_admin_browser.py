@@ -15,7 +15,6 @@ file order.
 import os
 import pathlib
 import re
-import shutil
 import sys
 import time
 
@@ -25,7 +24,7 @@ from synnefo.tools.loopback import free_port
 from synnefo.tools.quickstart import DEMO_USER, Deployment
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "ui"))
-from test_ui_browser import browser, expect  # noqa: E402,F401  (the shared browser fixture)
+from test_ui_browser import browser, expect, new_page  # noqa: E402,F401  (the shared browser fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -74,15 +73,9 @@ def _server(dep, name, status):
 
 @pytest.fixture(scope="module")
 def page(browser, deployment):  # noqa: F811
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    SHOTS.mkdir(parents=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.shot_count = 0
+    page = new_page(browser, SHOTS)
     yield page
-    context.close()
+    page.context.close()
 
 
 def shot(page, name):

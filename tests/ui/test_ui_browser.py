@@ -91,18 +91,25 @@ class Recorder:
                 if not (step in provoked_steps and text.startswith("Failed to load resource: "))]
 
 
-@pytest.fixture(scope="module")
-def page(browser, deployment):
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    SHOTS.mkdir(parents=True)
+def new_page(browser, shots):
+    """A desktop-sized page in a context of its own, its screenshot folder
+    ``shots`` emptied first; the caller closes ``page.context``."""
+    if shots.exists():
+        shutil.rmtree(shots)
+    shots.mkdir(parents=True)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.recorder = Recorder(page)
     page.shot_count = 0
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, deployment):
+    page = new_page(browser, SHOTS)
+    page.recorder = Recorder(page)
     yield page
-    context.close()
+    page.context.close()
 
 
 def shot(page, name, full_page=True):
