@@ -187,6 +187,8 @@ psql_host "$PGHOST" "$PGDATABASE" || die "PostgreSQL at $PGHOST:5432 does not an
   printf 'DATABASES["default"] = {"ENGINE": "django.db.backends.postgresql", "NAME": "%s",\n' "$PGDATABASE"
   printf '                        "USER": "postgres", "HOST": "%s", "PORT": 5432}\n' "$PGHOST"
   printf 'SECRET_KEY = "test-packages-%s"\n' "$(date +%s%N)"
+  # every node that stores backend passwords refuses to start without it
+  printf 'SECRET_ENCRYPTION_KEY = "test-packages-%s"\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 } > "$A/etc/synnefo/50-site.conf"
 in_root "$A" sh -c 'chgrp synnefo /etc/synnefo/50-site.conf && chmod 0640 /etc/synnefo/50-site.conf'
 for cmd in snf-manage snf-dispatcher snf-ganeti-sim snf-quickstart; do

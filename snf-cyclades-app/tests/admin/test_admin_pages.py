@@ -20,7 +20,7 @@ def search(client, **params):
     return client.get("/admin/servers/", params).content.decode()
 
 
-@pytest.mark.parametrize("query", ["192.0.2.10", "AA:00:00:12:34:56", "alice", "web"])
+@pytest.mark.parametrize("query", ["192.0.2.10", "AA:00:00:12:34:56", "alice", "web", "WEB1", "ALICE"])
 def test_search_finds_a_server_by_ip_mac_user_and_name(staff_client, world, query):
     body = search(staff_client, q=query)
     assert "web1" in body and "db1" not in body
