@@ -16,12 +16,17 @@ log = logging.getLogger(__name__)
 FROM_DEAD_LETTER = "from-dead-letter"
 RETRY_COUNT = "x-retry-count"
 KEEP_REASON = "x-retry-skipped"
-DEAD_LETTER_SUFFIX = "-dl"
+
+
+def _dead_letter_queues_by_kind(prefix_id):
+    """``(kind, dead-letter queue)`` of every dispatcher queue."""
+    prefix = dispatcher.backend_prefix(prefix_id)
+    return [(kind, names.dead_letter(names.queue_name(prefix, kind))) for kind in names.QUEUE_KINDS]
 
 
 def dead_letter_queues(prefix_id):
     """The dead-letter queue of every dispatcher queue."""
-    return [queue + DEAD_LETTER_SUFFIX for queue in dispatcher.queue_names(prefix_id)]
+    return [queue for _, queue in _dead_letter_queues_by_kind(prefix_id)]
 
 
 def body_of(delivery):
@@ -113,10 +118,10 @@ def retry_dead_letters(broker, prefix_id, keep_zombies=False, report=None):
     letters, wait for the next run. ``report(text)`` is told of every message
     left. Returns ``(retried, kept)``."""
     prefix = dispatcher.backend_prefix(prefix_id)
-    queues = [names.dead_letter(names.queue_name(prefix, kind)) for kind in names.QUEUE_KINDS]
-    present = {queue: _present(broker, queue) for queue in queues}
+    queues = _dead_letter_queues_by_kind(prefix_id)
+    present = {queue: _present(broker, queue) for _, queue in queues}
     retried = kept = 0
-    for kind, dead_queue in zip(names.QUEUE_KINDS, queues, strict=True):
+    for kind, dead_queue in queues:
         for _ in range(present[dead_queue]):
             delivery = broker.get(dead_queue)
             if delivery is None:

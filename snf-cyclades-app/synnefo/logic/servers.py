@@ -422,12 +422,13 @@ def run_action(userid, vm_id, action, task, submit, change=None):
         job_id = submit(client, name)
     except (GanetiApiError, ServiceUnavailable) as exc:
         log.error("%s of %s failed: %s", action or task, name, exc)
-        job_id = _lost_answer_job(client, name, task, before["backendjobid"], exc)
+        reached = outcome.may_have_reached(exc)
+        job_id = _lost_answer_job(client, name, task, before["backendjobid"]) if reached else None
         if job_id is None:
-            _restore_task(vm.pk, task, before, change, outcome.may_have_reached(exc))
+            _restore_task(vm.pk, task, before, change, reached)
             if isinstance(exc, ServiceUnavailable):
                 raise
-            if outcome.may_have_reached(exc):
+            if reached:
                 # the effect, if any, still arrives through the update path
                 raise outcome.OutcomeUnknown(outcome.describe(exc)) from exc
             raise ServiceUnavailable("Ganeti refused the request: %s" % exc) from exc
@@ -440,13 +441,12 @@ def run_action(userid, vm_id, action, task, submit, change=None):
     return vm
 
 
-def _lost_answer_job(client, name, task, last_job, exc):
-    """The job of a submission whose answer was lost (``exc`` may have reached
-    Ganeti), found in the job list; ``None`` when it was refused or is not there."""
+def _lost_answer_job(client, name, task, last_job):
+    """The job of a ``task`` submission whose answer was lost (it may have
+    reached Ganeti), found in the job list after ``last_job``; ``None`` when
+    it is not there."""
     opcode = TASK_OPCODES.get(task)
-    if not opcode or not outcome.may_have_reached(exc):
-        return None
-    return outcome.find_job(client, name, opcode, after=last_job)
+    return outcome.find_job(client, name, opcode, after=last_job) if opcode else None
 
 
 def _record_action_job(vm_pk, task, job_id, change=None):
