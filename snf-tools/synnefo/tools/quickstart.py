@@ -337,11 +337,25 @@ PRIVATE_MAC_FILTERED_BRIDGE = {self.cluster.get("private_bridge") or "br0"!r}
         self.processes = [(n, p) for n, p in self.processes if n != name]
         return self.spawn(name, self.commands[name])
 
+    def log_tail(self, name, size=2000):
+        """The last ``size`` characters of daemon ``name``'s log ("" if none)."""
+        try:
+            with open(os.path.join(self.log_dir, f"{name}.log"), "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - size))
+                return handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
     def check_alive(self):
+        """Raise QuickstartError naming the first daemon that has exited, with
+        the end of its log (a test's temporary folder is gone by the time
+        someone reads a CI report)."""
         for name, proc in self.processes:
             if proc.poll() is not None:
                 raise QuickstartError(f"{name} exited with status {proc.returncode}; "
-                                      f"see {os.path.join(self.log_dir, name + '.log')}")
+                                      f"see {os.path.join(self.log_dir, name + '.log')}; it ends:\n"
+                                      f"{self.log_tail(name)}")
 
     def start_simulator(self):
         s = self._secrets()
