@@ -114,3 +114,52 @@ def test_font_glyphs():
     assert all(len(cells) == font.GLYPH_WIDTH * font.GLYPH_HEIGHT for cells in font.GLYPHS.values())
     assert font.glyph("a") == font.glyph("A") and font.glyph("~") == font.glyph("?")
     assert not any(font.glyph(" ")) and font.text_width("ab", 2) == 24
+
+
+class _Cluster:
+    """The part of a simulator cluster that ConsoleServers reads."""
+
+    def __init__(self):
+        import threading
+        self.lock = threading.RLock()
+        self.instances = {}
+        self.node_name = "node1"
+
+
+def test_a_port_given_out_stays_taken_for_a_second_simulator():
+    first, second = vnc.ConsoleServers(_Cluster(), "127.0.0.1"), vnc.ConsoleServers(_Cluster(), "127.0.0.1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        assert first.port_free(port)
+        # the first simulator's instance is not running yet: the port is still its own
+        assert not second.port_free(port)
+        first.cluster.instances["a"] = {"network_port": port, "oper_state": True}
+        first.reconcile()
+        assert first.consoles["a"].port == port
+        assert not second.port_free(port)
+        # the instance is removed: its port is free again (once the console's
+        # accept thread has let go of the listening socket)
+        del first.cluster.instances["a"]
+        first.reconcile()
+        deadline = time.monotonic() + 5
+        while not second.port_free(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert port in second.reserved
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_reservation_without_an_instance_is_let_go():
+    servers = vnc.ConsoleServers(_Cluster(), "127.0.0.1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        assert servers.port_free(port)
+        servers.reconcile()          # no instance holds the port
+        assert servers.reserved == {}
+    finally:
+        servers.stop()

@@ -65,13 +65,16 @@ def pack_palette(pixel_format):
 class InstanceConsole:
     """The listening RFB server of one instance and its client threads."""
 
-    def __init__(self, address, port, name, node):
+    def __init__(self, address, port, name, node, sock=None):
+        """``sock``: the socket already bound to ``port`` when the port was
+        given to the instance (see :meth:`ConsoleServers.port_free`)."""
         self.port, self.name, self.node = port, name, node
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock = sock or socket.socket(family, socket.SOCK_STREAM)
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.sock.bind((address, port))
+            if sock is None:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                self.sock.bind((address, port))
             self.sock.listen(16)
         except OSError:
             self.sock.close()
@@ -178,19 +181,46 @@ class ConsoleServers:
     def __init__(self, cluster, address):
         self.cluster, self.address = cluster, address
         self.consoles = {}     # instance name -> InstanceConsole
+        self.reserved = {}     # port -> socket bound to it since the port was given out
+        self.reserved_lock = threading.Lock()
         self.warned = set()
         self.stopped = threading.Event()
         self.thread = None
 
     def port_free(self, port):
-        """Whether ``port`` can be listened on at the VNC address (for new instances)."""
+        """Whether ``port`` can be listened on at the VNC address; if so it
+        stays bound from now on, so that another simulator on this machine
+        cannot give the same port to one of its instances before this
+        instance's console listens on it."""
         family = socket.AF_INET6 if ":" in self.address else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind((self.address, port))
-            except OSError:
-                return False
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            # no SO_REUSEADDR: with it, Linux lets a second socket bind the same
+            # port while neither listens, and the reservation would hold nothing
+            sock.bind((self.address, port))
+        except OSError:
+            sock.close()
+            return False
+        with self.reserved_lock:
+            old = self.reserved.pop(port, None)
+            self.reserved[port] = sock
+        if old is not None:
+            old.close()
         return True
+
+    def _take_reserved(self, port):
+        with self.reserved_lock:
+            return self.reserved.pop(port, None)
+
+    def _release_unused(self):
+        """Close the reservations of ports that no instance holds any more."""
+        # cluster.lock throughout: a port is given out and its instance added under it
+        with self.cluster.lock, self.reserved_lock:
+            held = {inst.get("network_port") for inst in self.cluster.instances.values()}
+            gone = [port for port in self.reserved if port not in held]
+            socks = [self.reserved.pop(port) for port in gone]
+        for sock in socks:
+            sock.close()
 
     def wanted(self):
         with self.cluster.lock:
@@ -208,7 +238,8 @@ class ConsoleServers:
             if name in self.consoles:
                 continue
             try:
-                self.consoles[name] = InstanceConsole(self.address, port, name, self.cluster.node_name)
+                self.consoles[name] = InstanceConsole(self.address, port, name, self.cluster.node_name,
+                                                      sock=self._take_reserved(port))
             except OSError as exc:
                 if (name, port) not in self.warned:
                     self.warned.add((name, port))
@@ -217,6 +248,7 @@ class ConsoleServers:
                 continue
             self.warned.discard((name, port))
             log.info("%s: VNC console on %s port %d", name, self.address, port)
+        self._release_unused()
 
     def start(self):
         self.reconcile()
@@ -237,3 +269,7 @@ class ConsoleServers:
         for console in self.consoles.values():
             console.close()
         self.consoles = {}
+        with self.reserved_lock:
+            socks, self.reserved = list(self.reserved.values()), {}
+        for sock in socks:
+            sock.close()
