@@ -16,8 +16,8 @@ from django.http import HttpResponse
 from django.views.decorators.http import require_safe
 
 FAULT_NAMES = ("badRequest", "unauthorized", "forbidden", "resizeNotAllowed", "itemNotFound",
-               "buildInProgress", "conflictingRequest", "overLimit", "badMediaType", "networkInUse", "serviceUnavailable",
-               "computeFault")
+               "buildInProgress", "conflictingRequest", "overLimit", "badMediaType", "networkInUse",
+               "serviceUnavailable", "computeFault")
 NETWORK_TYPES = ("PUBLIC_ROUTED", "PRIVATE_PHYSICAL_VLAN", "PRIVATE_MAC_FILTERED",
                  "CUSTOM_ROUTED", "CUSTOM_BRIDGED")
 SERVER_STATUSES = ("BUILD", "ACTIVE", "STOPPED", "ERROR", "DELETED", "REBOOT", "UNKNOWN")
