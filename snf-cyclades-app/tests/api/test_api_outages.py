@@ -9,11 +9,12 @@ refused.
 """
 
 import json
+import threading
 
 import pytest
 from api_helpers import fault_of, make_world
-from django.db import InterfaceError, OperationalError, connection, connections
-from synnefo.db.models import IdempotencyKey, Network, VirtualMachine
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
+from synnefo.db.models import IdempotencyKey, Network, User, VirtualMachine
 from synnefo.logic import idempotency
 from synnefo.logic import servers as servers_logic
 
@@ -292,3 +293,49 @@ def test_real_connection_loss_after_the_job_is_submitted(api_rapi, monkeypatch):
     (vm_id,) = live_servers()
     assert server_of(create(world, key="pg"))["id"] == vm_id
     assert api_rapi.names().count("create_instance") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_lock_timeout_has_no_effect(api_rapi, monkeypatch):
+    """PostgreSQL / MariaDB: another transaction holds the user's row lock
+    longer than the database waits: the create answers "Database unavailable"
+    and left nothing; once the lock is gone the retry creates the server."""
+    if connection.vendor not in ("postgresql", "mysql"):
+        pytest.skip("SQLite has no row locks: run with SYNNEFO_SETTINGS_DIR=ci/settings/postgres "
+                    "or mariadb")
+    world = make_world()
+    locked, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().get(uniq="alice")
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert locked.wait(10)
+    real_lock_user = servers_logic.lock_user
+    limit = ("SET LOCAL lock_timeout = '200ms'" if connection.vendor == "postgresql"
+             else "SET SESSION innodb_lock_wait_timeout = 1")
+
+    def impatient_lock_user(userid):
+        with connection.cursor() as cursor:
+            cursor.execute(limit)
+        return real_lock_user(userid)
+
+    monkeypatch.setattr(servers_logic, "lock_user", impatient_lock_user)
+    try:
+        response = create(world, key="lock")
+    finally:
+        release.set()
+        thread.join()
+    assert fault_of(response, "serviceUnavailable", 503) == DB_DOWN
+    assert response["Retry-After"] == "5"
+    assert live_servers() == [] and not IdempotencyKey.objects.exists()
+    assert "create_instance" not in api_rapi.names()
+    server = server_of(create(world, key="lock"))
+    assert live_servers() == [server["id"]]
