@@ -353,18 +353,28 @@ def submit_destroy(network, plan):
         return network
     bnets, previous = plan
     errors = []
+    submitted = []
     for bnet in bnets:
         try:
             job = backend_mod.delete_network_on_backend(network, bnet.backend)
-            BackendNetwork.objects.filter(pk=bnet.pk).update(backendjobid=job)
         except (GanetiApiError, ServiceUnavailable) as exc:
             log.error("Cannot delete network %s on %s: %s", network.id, bnet.backend, exc)
             errors.append(exc)
+            continue
+        submitted.append(job)
+        with outage.after_effect(_delete_submitted(network, submitted)):
+            BackendNetwork.objects.filter(pk=bnet.pk).update(backendjobid=job)
     if bnets and len(errors) == len(bnets):
         Network.objects.filter(pk=network.pk, action="DESTROY").update(action=previous)
         raise ServiceUnavailable("Failed to delete network: %s" % errors[0])
-    network.refresh_from_db()
+    with outage.after_effect(_delete_submitted(network, submitted)):
+        network.refresh_from_db()
     return network
+
+
+def _delete_submitted(network, jobs):
+    return ("the delete job(s) %s of network %d were submitted to Ganeti and go ahead; check the "
+            "network before repeating it." % (", ".join(map(str, jobs)), network.id))
 
 
 # --- connect / disconnect -------------------------------------------------------

@@ -339,3 +339,29 @@ def test_real_lock_timeout_has_no_effect(api_rapi, monkeypatch):
     assert "create_instance" not in api_rapi.names()
     server = server_of(create(world, key="lock"))
     assert live_servers() == [server["id"]]
+
+
+def test_database_gone_after_a_network_delete_is_submitted(api_world, monkeypatch):
+    from synnefo.db.models import BackendNetwork
+    created = api_world["api"].post("/networks", {"network": {"name": "n", "cidr": "10.0.0.0/24"}})
+    network_id = json.loads(created.content)["network"]["id"]
+    BackendNetwork.objects.filter(network_id=network_id).update(operstate="ACTIVE")
+    Network.objects.filter(pk=network_id).update(state="ACTIVE")
+    real_filter = BackendNetwork.objects.filter
+    calls = []
+
+    def failing_filter(*args, **kwargs):  # the job id's UPDATE, right after the delete job
+        if "pk" in kwargs and not calls:
+            calls.append(1)
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(BackendNetwork.objects, "filter", failing_filter)
+    response = api_world["api"].delete("/networks/%s" % network_id)
+    message = fault_of(response, "serviceUnavailable", 503)
+    assert calls and message.startswith("Database unavailable after the request took effect: the "
+                                        "delete job(s) ")
+    assert message.endswith("of network %s were submitted to Ganeti and go ahead; check the network "
+                            "before repeating it." % network_id)
+    assert not response.has_header("Retry-After")
+    assert api_world["rapi"].names().count("delete_network") == 1
