@@ -45,3 +45,37 @@ def test_explicit_bin_dir_and_errors(tmp_path):
     assert run("--dest", str(tmp_path), "snf-nothing").returncode == 2
     assert run("--dest", str(tmp_path), "snf-api").returncode == 2   # gunicorn of the package's venv
     assert run("--bin-dir", str(tmp_path), "--dest", str(tmp_path)).returncode == 1
+
+
+DAEMONS = ("snf-api", "snf-dispatcher@", "snf-ganeti-eventd", "snf-vncauthproxy")
+
+
+def unit_sections(path):
+    """``{section: {key: value}}`` of a unit file (the last value of a repeated key)."""
+    sections, current = {}, None
+    with open(path) as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith("[") and line.endswith("]"):
+                current = sections.setdefault(line[1:-1], {})
+            elif current is not None and "=" in line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                current[key] = value
+    return sections
+
+
+def test_daemons_are_restarted_whatever_ended_them_and_never_given_up_on():
+    """The policy snf-quickstart's supervisor follows (issue 18): restart on any
+    exit, after a delay, without a start limit that would leave a daemon dead
+    after a long database or broker outage."""
+    for unit in DAEMONS:
+        sections = unit_sections(os.path.join(UNITS_DIR, f"{unit}.service"))
+        assert sections["Service"]["Restart"] == "always", unit
+        assert 1 <= float(sections["Service"]["RestartSec"]) <= 30, unit
+        assert sections["Unit"]["StartLimitIntervalSec"] == "0", unit
+
+
+def test_the_timer_run_is_not_restarted():
+    """The reconciliation run is a oneshot its timer starts again: no restart policy."""
+    sections = unit_sections(os.path.join(UNITS_DIR, "snf-reconcile-servers.service"))
+    assert sections["Service"]["Type"] == "oneshot" and "Restart" not in sections["Service"]

@@ -13,7 +13,9 @@ from synnefo.tools.loopback import free_port
 
 class Canned(http.server.BaseHTTPRequestHandler):
     routes = {}   # (method, path) -> (status, body or None, raw text or None)
+    queued = {}   # (method, path) -> [(status, body, raw, headers), ...] answered first, in turn
     seen = []
+    keys = []    # the X-Idempotency-Key of each request
 
     def log_message(self, *args):
         pass
@@ -23,9 +25,17 @@ class Canned(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         self.seen.append((self.command, self.path, self.headers.get("X-Auth-Token"),
                           self.headers.get("Content-Type"), body))
-        status, doc, raw = self.routes.get((self.command, self.path.split("?")[0]), (404, None, "nope"))
+        self.keys.append(self.headers.get("X-Idempotency-Key"))
+        route = (self.command, self.path.split("?")[0])
+        extra = {}
+        if self.queued.get(route):
+            status, doc, raw, extra = self.queued[route].pop(0)
+        else:
+            status, doc, raw = self.routes.get(route, (404, None, "nope"))
         data = raw.encode() if raw is not None else (json.dumps(doc).encode() if doc is not None else b"")
         self.send_response(status)
+        for name, value in extra.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -36,7 +46,7 @@ class Canned(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    Canned.routes, Canned.seen = {}, []
+    Canned.routes, Canned.seen, Canned.queued, Canned.keys = {}, [], {}, []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Canned)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -94,6 +104,49 @@ def test_values_unwrapped_and_304_is_empty(server):
     assert "changes-since=2026-01-01T00%3A00%3A00%2B00%3A00" in canned.seen[-1][1]
     assert api.server_metadata(1) == {"OS": "x"}
     assert api.set_server_metadata(1, "a/b", "v") == "v"
+
+
+OUTAGE = {"serviceUnavailable": {"code": 503, "message": "Database unavailable, retry later.",
+                                  "details": ""}}
+
+
+def test_create_is_retried_with_the_same_idempotency_key(server):
+    canned, url = server
+    route = ("POST", "/api/v1.1/servers")
+    canned.queued[route] = [(503, OUTAGE, None, {"Retry-After": "0"})]
+    canned.routes[route] = (202, {"server": {"id": 9, "adminPass": "pw"}}, None)
+    canned.routes[("POST", "/api/v1.1/networks")] = (202, {"network": {"id": 3}}, None)
+    api = c.ComputeClient(url, "tok")
+    assert api.create_server("web", "img", 1)["id"] == 9
+    assert len(canned.keys) == 2 and canned.keys[0] == canned.keys[1] and len(canned.keys[0]) == 32
+    api.create_server("web", "img", 1)
+    assert canned.keys[2] != canned.keys[0]  # a new create, a new key
+    api.create_network("n", idempotency_key="mine")
+    assert canned.keys[3] == "mine"
+
+
+def test_create_retries_run_out_and_plain_503_is_not_retried(server):
+    canned, url = server
+    route = ("POST", "/api/v1.1/servers")
+    canned.queued[route] = [(503, OUTAGE, None, {"Retry-After": "0"})] * 2
+    canned.routes[route] = (202, {"server": {"id": 9}}, None)
+    api = c.ComputeClient(url, "tok", create_retries=1)
+    with pytest.raises(c.ServiceUnavailable) as caught:
+        api.create_server("web", "img", 1)
+    assert caught.value.retry_after == 0 and len(canned.keys) == 2
+    refused = {"serviceUnavailable": {"code": 503, "message": "Failed to create server: x", "details": ""}}
+    canned.queued[route] = [(503, refused, None, {})]
+    with pytest.raises(c.ServiceUnavailable) as caught:
+        api.create_server("web", "img", 1)
+    assert caught.value.retry_after is None and len(canned.keys) == 3
+
+
+def test_key_reused_for_another_body_is_a_typed_fault(server):
+    canned, url = server
+    canned.routes[("POST", "/api/v1.1/servers")] = (
+        409, {"conflictingRequest": {"code": 409, "message": "used", "details": ""}}, None)
+    with pytest.raises(c.ConflictingRequest):
+        c.ComputeClient(url, "tok").create_server("web", "img", 1, idempotency_key="k")
 
 
 def test_connection_failures_are_one_error():

@@ -12,6 +12,8 @@ from django.http import HttpResponse
 class Fault(Exception):
     name = "computeFault"
     code = 500
+    # Seconds sent as Retry-After (an outage that a retry may outlast).
+    retry_after = None
 
     def __init__(self, message="", details="", name=None, code=None):
         super().__init__(message)
@@ -34,6 +36,7 @@ ItemNotFound = _make("itemNotFound", 404)
 BuildInProgress = _make("buildInProgress", 409)
 OverLimit = _make("overLimit", 413)
 BadMediaType = _make("badMediaType", 415)
+ConflictingRequest = _make("conflictingRequest", 409)
 NetworkInUse = _make("networkInUse", 421)
 ServiceUnavailable = _make("serviceUnavailable", 503)
 
@@ -56,6 +59,8 @@ def from_exception(exc):
     if isinstance(exc, Fault):
         return exc
     if isinstance(exc, LogicError):
-        return Fault(str(getattr(exc, "message", "") or exc), name=exc.fault,
-                     code=exc.code)
+        fault = Fault(str(getattr(exc, "message", "") or exc), details=exc.details,
+                      name=exc.fault, code=exc.code)
+        fault.retry_after = getattr(exc, "retry_after", None)
+        return fault
     return Fault("Unexpected error.")

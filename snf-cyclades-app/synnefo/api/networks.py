@@ -12,12 +12,15 @@ from synnefo.api.util import (
     api_method,
     get_changes_since,
     get_request_dict,
+    idempotency_key,
     isoformat,
     render,
     render_empty,
+    replay_marked,
 )
 from synnefo.db.models import Network, NetworkInterface
 from synnefo.logic import networks as logic
+from synnefo.logic import outage
 
 MAX_DB_ID = 2 ** 63 - 1
 CREATE_FIELDS = {"name", "cidr", "cidr6", "gateway", "gateway6", "type", "public", "dhcp"}
@@ -109,8 +112,12 @@ def create_network(request):
         raise BadRequest("dhcp and public must be booleans.")
     network = logic.create(request.userid, name, cidr=cidr, cidr6=text_field(body, "cidr6"),
                            gateway=text_field(body, "gateway"), gateway6=text_field(body, "gateway6"),
-                           net_type=net_type, dhcp=dhcp, public=public)
-    return render(request, {"network": network_to_dict(network, request.userid)}, status=202)
+                           net_type=net_type, dhcp=dhcp, public=public,
+                           idempotency_key=idempotency_key(request))
+    key = idempotency_key(request)
+    with outage.after_effect(logic.created_message(network.id, key), retry_safe=key is not None):
+        body = {"network": network_to_dict(network, request.userid)}
+    return replay_marked(render(request, body, status=202), network)
 
 
 # --- one network ---------------------------------------------------------------------

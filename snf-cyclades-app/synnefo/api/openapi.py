@@ -16,8 +16,8 @@ from django.http import HttpResponse
 from django.views.decorators.http import require_safe
 
 FAULT_NAMES = ("badRequest", "unauthorized", "forbidden", "resizeNotAllowed", "itemNotFound",
-               "buildInProgress", "overLimit", "badMediaType", "networkInUse", "serviceUnavailable",
-               "computeFault")
+               "buildInProgress", "conflictingRequest", "overLimit", "badMediaType", "networkInUse",
+               "serviceUnavailable", "computeFault")
 NETWORK_TYPES = ("PUBLIC_ROUTED", "PRIVATE_PHYSICAL_VLAN", "PRIVATE_MAC_FILTERED",
                  "CUSTOM_ROUTED", "CUSTOM_BRIDGED")
 SERVER_STATUSES = ("BUILD", "ACTIVE", "STOPPED", "ERROR", "DELETED", "REBOOT", "UNKNOWN")
@@ -253,6 +253,12 @@ CHANGES_SINCE = {"name": "changes-since", "in": "query", "required": False,
                  "schema": {"type": "string", "format": "date-time"},
                  "description": "Only objects changed since this UTC time (at most POLL_LIMIT ago);"
                                 " 304 when none."}
+IDEMPOTENCY_KEY = {"name": "X-Idempotency-Key", "in": "header", "required": False,
+                   "schema": {"type": "string", "pattern": r"^[ -~]{1,255}$"},
+                   "description": "A retry of the same create (same user, key and body, within "
+                                  "IDEMPOTENCY_KEY_RETENTION) returns the first one's object, "
+                                  "marked X-Idempotency-Replayed: true; another body with the "
+                                  "key is 409 conflictingRequest."}
 NOT_MODIFIED = ("304", answer("Nothing changed since changes-since."))
 NO_CONTENT = ("204", answer("Done."))
 
@@ -302,7 +308,7 @@ def paths():
             "get": list_ops("servers", "servers", "Server", "List servers", True),
             "post": operation("Create a server", "servers", {
                 "202": answer("The new server, with adminPass.", wrapped("server", ref("ServerDetail")))},
-                body="ServerCreateRequest"),
+                body="ServerCreateRequest", params=[IDEMPOTENCY_KEY]),
         },
         "/v1.1/servers/detail": {"get": list_ops("servers", "servers", "ServerDetail",
                                                  "List servers with details", True)},
@@ -353,7 +359,7 @@ def paths():
             "get": list_ops("networks", "networks", "Network", "List networks", True),
             "post": operation("Create a private network", "networks", {
                 "202": answer("The new network.", wrapped("network", ref("NetworkDetail")))},
-                body="NetworkCreateRequest"),
+                body="NetworkCreateRequest", params=[IDEMPOTENCY_KEY]),
         },
         "/v1.1/networks/detail": {"get": list_ops("networks", "networks", "NetworkDetail",
                                                   "List networks with details", True)},

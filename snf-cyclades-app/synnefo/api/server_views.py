@@ -8,7 +8,16 @@ failures into serviceUnavailable with the DB left consistent.
 
 from synnefo.api.faults import BadRequest, ItemNotFound
 from synnefo.api.server_serializers import load_relations, server_to_dict, servers_queryset
-from synnefo.api.util import api_method, get_changes_since, get_request_dict, render, render_empty
+from synnefo.api.util import (
+    api_method,
+    get_changes_since,
+    get_request_dict,
+    idempotency_key,
+    render,
+    render_empty,
+    replay_marked,
+)
+from synnefo.logic import outage
 from synnefo.logic import servers as logic
 
 MAX_DB_ID = 2 ** 63 - 1
@@ -86,12 +95,16 @@ def create_request(request):
 
 def create_server(request):
     name, flavor_id, image_id, metadata, personality = create_request(request)
+    key = idempotency_key(request)
     vm, password = logic.create(request.userid, name, flavor_id, image_id, metadata=metadata,
-                                personality=personality)
-    server = server_to_dict(get_server(request.userid, vm.id))
-    server["status"] = "BUILD"
-    server["adminPass"] = password
-    return render(request, {"server": server}, status=202)
+                                personality=personality, idempotency_key=key)
+    with outage.after_effect(logic.created_message(vm.id, key), retry_safe=key is not None):
+        server = server_to_dict(get_server(request.userid, vm.id))
+    if not getattr(vm, "replayed", False):
+        server["status"] = "BUILD"  # a replay shows the server as it is now
+    if password is not None:
+        server["adminPass"] = password
+    return replay_marked(render(request, {"server": server}, status=202), vm)
 
 
 @api_method("GET", "PUT", "DELETE")

@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from synnefo.api import faults, xml_render
+from synnefo.logic import outage
 from synnefo.logic.errors import LogicError
 from synnefo.logic.users import authenticate
 
@@ -65,7 +66,9 @@ def render_fault(request, fault, unexpected=False):
                   request.path, fault.message)
     if not fault.details and (settings.DEBUG or getattr(settings, "TEST", False)) and fault.code >= 500:
         fault.details = traceback.format_exc()
-    return render(request, faults.fault_body(fault), status=fault.code)
+    response = render(request, faults.fault_body(fault), status=fault.code)
+    response.fault = fault
+    return response
 
 
 def isoformat(dt):
@@ -114,9 +117,16 @@ def api_method(*http_methods, auth=True):
                 response = render_fault(request, fault)
             except LogicError as error:
                 response = render_fault(request, faults.from_exception(error))
-            except Exception:
-                response = render_fault(request, faults.ServiceUnavailable("Unexpected error."),
-                                        unexpected=True)
+            except Exception as exc:  # noqa: BLE001 - every error becomes a fault
+                down = outage.unavailable(exc)  # the database or the broker is gone
+                if down is not None:
+                    response = render_fault(request, faults.from_exception(down))
+                else:
+                    response = render_fault(request, faults.ServiceUnavailable("Unexpected error."),
+                                            unexpected=True)
+            retry_after = getattr(getattr(response, "fault", None), "retry_after", None)
+            if retry_after is not None:
+                response["Retry-After"] = str(retry_after)
             add_never_cache_headers(response)
             return response
 
@@ -153,6 +163,18 @@ def get_request_dict(request):
     if not isinstance(data, dict):
         raise faults.BadRequest("Malformed request")
     return data
+
+
+def idempotency_key(request):
+    """The request's ``X-Idempotency-Key`` header, or ``None`` (checked by logic)."""
+    return request.META.get("HTTP_X_IDEMPOTENCY_KEY")
+
+
+def replay_marked(response, obj):
+    """Mark the answer of a create that an idempotency key replayed."""
+    if getattr(obj, "replayed", False):
+        response["X-Idempotency-Replayed"] = "true"
+    return response
 
 
 def parse_datetime(value):

@@ -8,6 +8,12 @@ API_ROOT_URL = APP_INSTALL_URL + "/api"
 # Maximum age in seconds of a changes-since value.
 POLL_LIMIT = 3600
 
+# Create requests with an X-Idempotency-Key: seconds a key is remembered
+# (a retry within it returns the first request's server or network).
+IDEMPOTENCY_KEY_RETENTION = 86400
+# Seconds sent as Retry-After when the database or the broker is unavailable.
+OUTAGE_RETRY_AFTER = 5
+
 # Limits per user; a user's own override (snf-manage user-modify) wins.
 MAX_VMS_PER_USER = 3
 VMS_USER_QUOTA = {}

@@ -553,3 +553,37 @@ class ReconciliationFinding(models.Model):
 
     def __str__(self):
         return "%s %s: %s" % (self.kind, self.obj, self.result)
+
+
+# --- Idempotency keys ---------------------------------------------------
+
+IDEMPOTENT_KINDS = ("server", "network")
+
+
+class IdempotencyKey(models.Model):
+    """A create request's ``X-Idempotency-Key``, recorded in the transaction
+    that creates the object, so that a retry of the same request returns the
+    same object (synnefo.logic.idempotency). Kept ``IDEMPOTENCY_KEY_RETENTION``
+    seconds."""
+
+    userid = models.CharField(max_length=128)
+    kind = models.CharField(max_length=16)
+    key = models.CharField(max_length=255)
+    # SHA-256 of the request's parameters: the same key with another body is refused.
+    digest = models.CharField(max_length=64)
+    object_id = models.BigIntegerField()
+    # The create answer's one-time secret (a server's adminPass), encrypted.
+    secret = models.TextField(blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["userid", "kind", "key"], name="idempotency_key_unique"),
+            in_choices("kind", IDEMPOTENT_KINDS, "idempotency_kind_valid"),
+            models.CheckConstraint(condition=~Q(key=""), name="idempotency_key_not_empty"),
+            max_length_check("key", 255, "idempotency_key_length"),
+        ]
+
+    def __str__(self):
+        return "%s %s of %s: %s" % (self.kind, self.key, self.userid, self.object_id)

@@ -7,6 +7,7 @@ BadRequest             badRequest      400
 Forbidden              forbidden       403
 ItemNotFound           itemNotFound    404
 BuildInProgress        buildInProgress 409
+Conflict               conflictingRequest 409
 OverLimit              overLimit       413
 NetworkInUse           networkInUse    421
 ServiceUnavailable     serviceUnavailable 503
@@ -38,6 +39,10 @@ class ItemNotFound(LogicError):
 
 class BuildInProgress(LogicError):
     fault, code = "buildInProgress", 409
+
+
+class Conflict(LogicError):
+    fault, code = "conflictingRequest", 409
 
 
 class OverLimit(LogicError):

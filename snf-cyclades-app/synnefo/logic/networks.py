@@ -20,7 +20,7 @@ from synnefo.db.models import (
     PendingNic,
 )
 from synnefo.logic import backends as backend_mod
-from synnefo.logic import outcome, validation
+from synnefo.logic import idempotency, outage, outcome, validation
 from synnefo.logic.errors import (
     BadRequest,
     BuildInProgress,
@@ -178,8 +178,14 @@ def submit_create(network, backends):
 
 
 def create(userid, name, cidr="192.168.1.0/24", cidr6=None, gateway=None, gateway6=None,
-           net_type="PRIVATE_MAC_FILTERED", dhcp=True, public=False):
-    """Create a private network of ``userid`` (spec 02 §7.2)."""
+           net_type="PRIVATE_MAC_FILTERED", dhcp=True, public=False, idempotency_key=None):
+    """Create a private network of ``userid`` (spec 02 §7.2).
+
+    ``idempotency_key``: as for ``servers.create``, a retry with the same key
+    and parameters returns the first network (``network.replayed`` is true)."""
+    key = idempotency.check_key(idempotency_key)
+    request_digest = idempotency.digest(name=name, cidr=cidr, cidr6=cidr6, gateway=gateway,
+                                        gateway6=gateway6, type=net_type, dhcp=dhcp, public=public)
     if public:
         raise Forbidden("Can not create a public network.")
     if net_type not in NETWORK_TYPES:
@@ -189,6 +195,13 @@ def create(userid, name, cidr="192.168.1.0/24", cidr6=None, gateway=None, gatewa
     validation.network_name(name)
     with transaction.atomic():
         user = lock_user(userid)
+        earlier = idempotency.find(userid, "network", key, request_digest)
+        if earlier is not None:
+            network = Network.objects.filter(pk=earlier.object_id).first()
+            if network is not None:
+                network.replayed = True
+                return network
+            earlier.delete()
         if counted_networks(userid).count() >= network_limit(user):
             raise OverLimit("Network count limit exceeded for your account.")
         subnet = validation.ipv4_subnet(cidr)
@@ -206,12 +219,25 @@ def create(userid, name, cidr="192.168.1.0/24", cidr6=None, gateway=None, gatewa
             raise ServiceUnavailable("Failed to create network: no backend is online")
         network = _insert_network(name, subnet, gateway, subnet6, gateway6, bool(dhcp), net_type,
                                   link, mac_prefix, False, userid, backends)
-    results = submit_create(network, backends)
-    if not _accepted_anywhere(network, results):
-        _forget(network)
+        idempotency.record(userid, "network", key, request_digest, network.id)
+    with outage.after_effect(created_message(network.id, key), retry_safe=key is not None):
+        results = submit_create(network, backends)
+        accepted = _accepted_anywhere(network, results)
+        if not accepted:
+            _forget(network)
+    if not accepted:
         raise ServiceUnavailable("Failed to create network: %s" % next(iter(results.values())))
-    network.refresh_from_db()
+    with outage.after_effect(created_message(network.id, key), retry_safe=key is not None):
+        network.refresh_from_db()
     return network
+
+
+def created_message(network_id, key):
+    """What an answer past the commit of network ``network_id`` tells the client."""
+    if key is not None:
+        return ("network %d was created; retry with the same %s to get it."
+                % (network_id, idempotency.HEADER))
+    return "network %d was created; do not create it again, list your networks instead." % network_id
 
 
 def _accepted_anywhere(network, results):
@@ -227,6 +253,7 @@ def _forget(network):
     with transaction.atomic():
         locked = Network.objects.select_for_update().get(pk=network.pk)
         release_resources(locked)
+        idempotency.release("network", locked.id)
         locked.delete()
 
 
@@ -326,18 +353,28 @@ def submit_destroy(network, plan):
         return network
     bnets, previous = plan
     errors = []
+    submitted = []
     for bnet in bnets:
         try:
             job = backend_mod.delete_network_on_backend(network, bnet.backend)
-            BackendNetwork.objects.filter(pk=bnet.pk).update(backendjobid=job)
         except (GanetiApiError, ServiceUnavailable) as exc:
             log.error("Cannot delete network %s on %s: %s", network.id, bnet.backend, exc)
             errors.append(exc)
+            continue
+        submitted.append(job)
+        with outage.after_effect(_delete_submitted(network, submitted)):
+            BackendNetwork.objects.filter(pk=bnet.pk).update(backendjobid=job)
     if bnets and len(errors) == len(bnets):
         Network.objects.filter(pk=network.pk, action="DESTROY").update(action=previous)
         raise ServiceUnavailable("Failed to delete network: %s" % errors[0])
-    network.refresh_from_db()
+    with outage.after_effect(_delete_submitted(network, submitted)):
+        network.refresh_from_db()
     return network
+
+
+def _delete_submitted(network, jobs):
+    return ("the delete job(s) %s of network %d were submitted to Ganeti and go ahead; check the "
+            "network before repeating it." % (", ".join(map(str, jobs)), network.id))
 
 
 # --- connect / disconnect -------------------------------------------------------

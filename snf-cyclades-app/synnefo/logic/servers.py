@@ -33,7 +33,7 @@ from synnefo.db.models import (
     VirtualMachineDiagnostic,
     VirtualMachineMetadata,
 )
-from synnefo.logic import allocators, outcome, validation
+from synnefo.logic import allocators, idempotency, outage, outcome, validation
 from synnefo.logic.backends import get_rapi_client
 from synnefo.logic.console import CONSOLE_TYPES, get_console_client
 from synnefo.logic.errors import (
@@ -195,23 +195,42 @@ def release_ip(network_id, ip):
 
 
 def create(userid, name, flavor_id, image_id, metadata=None, personality=None, backend=None,
-           password=None, check_limit=True):
+           password=None, check_limit=True, idempotency_key=None):
     """Create a server; returns ``(vm, password)``.
 
     Admin-only keywords (``snf-manage server-create``): ``backend`` bypasses the
     allocator, ``password`` replaces the generated one, ``check_limit=False``
     skips the per-user server limit.
 
+    ``idempotency_key`` (the API's ``X-Idempotency-Key``): a create of the
+    same user with the same key and parameters within the retention window
+    returns the server of the first one (``vm.replayed`` is true; the
+    password is the first one's, or ``None`` when it cannot be decrypted);
+    other parameters raise ``Conflict``. The key is recorded in the
+    transaction that inserts the server.
+
     Call it outside any transaction: the VM row must be committed before the
-    create job is submitted (spec 02 §4.3).
+    create job is submitted (spec 02 §4.3). A database failure after that
+    commit raises :class:`outage.Unavailable` saying the server exists.
     """
     validation.server_name(name)
     metadata = validation.metadata(metadata)
     personality = validation.personality(personality)
+    key = idempotency.check_key(idempotency_key)
+    request_digest = idempotency.digest(name=name, flavor=flavor_id, image=str(image_id),
+                                        metadata=metadata, personality=personality)
     password = password or random_password()
+    sealed = idempotency.seal(password) if key is not None else ""  # before any lock: slow once
 
     with transaction.atomic():
         user = lock_user(userid)
+        earlier = idempotency.find(userid, "server", key, request_digest)
+        if earlier is not None:
+            vm = VirtualMachine.objects.filter(pk=earlier.object_id).first()
+            if vm is not None:
+                vm.replayed = True
+                return vm, idempotency.secret_of(earlier)
+            earlier.delete()  # its server was purged from the database
         image = get_image(userid, image_id)
         flavor = get_flavor(flavor_id)
         if check_limit and VirtualMachine.objects.filter(
@@ -228,37 +247,51 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
         vm = VirtualMachine.objects.create(
             name=name, userid=userid, backend=backend, backend_hash=backend.hash,
             imageid=str(image_id), flavor=flavor, operstate="BUILD", action="CREATE", task="BUILD")
-        for key, value in metadata.items():
-            VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
+        for key_, value in metadata.items():
+            VirtualMachineMetadata.objects.create(vm=vm, meta_key=key_, meta_value=value)
         # The address is the server's from now on, until Ganeti reports the
         # NIC or the create fails (callbacks.abandon_pending_nics).
         PendingNic.objects.create(machine=vm, network=network, kind="CREATE",
                                   ipv4=None if ip == "pool" else ip)
+        idempotency.record(userid, "server", key, request_digest, vm.id, sealed)
 
     # The row is committed; the job is submitted with no lock held (a slow
     # Ganeti must not stall the dispatchers nor, on SQLite, every writer) and
     # recorded after: _record_create_job merges what a dispatcher may have
-    # written meanwhile.
-    submit = (vm, backend, network, ip, flavor, image, password, personality)
-    job_id, failure = _try_submit_create(submit)
-    unknown = failure is not None and outcome.may_have_reached(failure)
-    if unknown:  # Ganeti may be creating it: look for its job (no lock held)
-        job_id = outcome.find_job(get_rapi_client(backend), instance_name(vm.id), "OP_INSTANCE_CREATE")
-    with transaction.atomic():
-        locked = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
-        if unknown:
-            if job_id is None:
-                _keep_unknown_create(locked, failure)
-            failure = None  # keep BUILD and the address until the outcome is known
-        if failure is not None:  # the VM must not stay in BUILD
-            _undo_create(locked, network.id, ip, backend.id if charged else None, size, failure)
-        elif job_id is not None:
-            _record_create_job(locked, job_id)
+    # written meanwhile. A database failure from here on leaves the server
+    # in place (its job may be running): the answer says so.
+    with outage.after_effect(created_message(vm.id, key), retry_safe=key is not None):
+        submit = (vm, backend, network, ip, flavor, image, password, personality)
+        job_id, failure = _try_submit_create(submit)
+        unknown = failure is not None and outcome.may_have_reached(failure)
+        if unknown:  # Ganeti may be creating it: look for its job (no lock held)
+            job_id = outcome.find_job(get_rapi_client(backend), instance_name(vm.id),
+                                      "OP_INSTANCE_CREATE")
+        with transaction.atomic():
+            locked = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
+            if unknown:
+                if job_id is None:
+                    _keep_unknown_create(locked, failure)
+                failure = None  # keep BUILD and the address until the outcome is known
+            if failure is not None:  # the VM must not stay in BUILD
+                _undo_create(locked, network.id, ip, backend.id if charged else None, size, failure)
+            elif job_id is not None:
+                _record_create_job(locked, job_id)
+    # Past the undo (committed): the create had no effect.
     if isinstance(failure, SUBMIT_ERRORS):
         raise ServiceUnavailable("Failed to create server: %s" % failure) from failure
     if failure is not None:
-        raise failure  # unchanged, after the undo above is committed
+        raise failure  # unchanged (a database outage answers as one)
     return locked, password
+
+
+def created_message(vm_id, key):
+    """What an answer past the commit of server ``vm_id`` tells the client."""
+    if key is not None:
+        return ("server %d was created and may be building; retry with the same %s to get it."
+                % (vm_id, idempotency.HEADER))
+    return ("server %d was created and may be building; do not create it again, "
+            "list your servers instead." % vm_id)
 
 
 def _try_submit_create(submit):
@@ -333,6 +366,7 @@ def _undo_create(locked, network_id, ip, backend_id, size, exc):
             allocators.uncharge(backend_id, size)
         release_ip(network_id, ip)
         PendingNic.objects.filter(machine=locked).delete()
+        idempotency.release("server", locked.id)
 
 
 # --- actions ------------------------------------------------------------
@@ -436,8 +470,11 @@ def run_action(userid, vm_id, action, task, submit, change=None):
     except BaseException:
         _restore_task(vm.pk, task, before, change)
         raise
-    _record_action_job(vm.pk, task, job_id, change)
-    vm.refresh_from_db()
+    # The job is submitted: a database failure from here on must not read as "no effect".
+    with outage.after_effect("the %s job %s of server %d was submitted to Ganeti and goes "
+                             "ahead; check the server before repeating it." % (task, job_id, vm.pk)):
+        _record_action_job(vm.pk, task, job_id, change)
+        vm.refresh_from_db()
     return vm
 
 

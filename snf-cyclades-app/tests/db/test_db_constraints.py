@@ -18,6 +18,7 @@ from synnefo.db.models import (
     BackendNetwork,
     BridgePoolTable,
     Flavor,
+    IdempotencyKey,
     Image,
     IPPoolTable,
     MacPrefixPoolTable,
@@ -61,6 +62,8 @@ def w(db):
     run = ReconciliationRun.objects.create(command="reconcile-servers", started="2026-01-01T00:00Z",
                                            finished="2026-01-01T00:01Z", exit_status=1)
     finding = ReconciliationFinding.objects.create(run=run, kind="stale", details="gone", result="reported")
+    key = IdempotencyKey.objects.create(userid="alice", kind="server", key="k1", digest="0" * 64,
+                                        object_id=vm.id)
     return locals()
 
 
@@ -153,6 +156,12 @@ CHECKS = {
     # ReconciliationRun
     "reconcilerun_command_not_empty": lambda w: update(w["run"], command=""),
     "reconcilerun_exit_status_valid": lambda w: update(w["run"], exit_status=3),
+    # IdempotencyKey
+    "idempotency_key_unique": lambda w: insert(IdempotencyKey, userid="alice", kind="server", key="k1",
+                                               digest="1" * 64, object_id=1),
+    "idempotency_kind_valid": lambda w: update(w["key"], kind="image"),
+    "idempotency_key_not_empty": lambda w: update(w["key"], key=""),
+    "idempotency_key_length": lambda w: update(w["key"], key="k" * 256),
 }
 
 # unique=True fields (model.field): a second row with the same value.

@@ -13,7 +13,7 @@ from django.core import checks
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from synnefo.db import secrets
-from synnefo.db.models import Backend, Flavor, VirtualMachine
+from synnefo.db.models import Backend, Flavor, IdempotencyKey, VirtualMachine
 from synnefo.logic import backends as backends_logic
 from synnefo.logic.errors import ServiceUnavailable
 
@@ -152,6 +152,28 @@ def test_secret_reencrypt_command(settings, manage):
     assert Backend.objects.get(pk=b.pk).password == "pb"
     assert Backend.objects.get(pk=a.pk).hash == stamp   # the connection did not change
     assert "0 secret(s) re-encrypted, 2 already" in manage("secret-reencrypt").out
+
+
+def make_replay(key, secret):
+    return IdempotencyKey.objects.create(userid="alice", kind="server", key=key, digest="0" * 64,
+                                         object_id=1, secret=secrets.encrypt(secret))
+
+
+@pytest.mark.django_db
+def test_secret_reencrypt_covers_the_admin_passwords_of_idempotency_keys(settings, manage):
+    settings.SECRET_ENCRYPTION_KEY = "lost"
+    lost = make_replay("k0", "gone")
+    settings.SECRET_ENCRYPTION_KEY = "old"
+    kept = make_replay("k1", "pw1")
+    settings.SECRET_ENCRYPTION_KEY = ["new", "old"]
+    result = manage("secret-reencrypt", "--dry-run")
+    assert "1 adminPass(es) of idempotency keys that no key decrypts to drop" in result.out
+    assert "1 secret(s) to re-encrypt" in result.out and IdempotencyKey.objects.get(pk=lost.pk).secret
+    result = manage("secret-reencrypt")
+    assert result.code == 0 and "1 secret(s) re-encrypted, 0 already" in result.out
+    settings.SECRET_ENCRYPTION_KEY = "new"
+    assert secrets.decrypt(IdempotencyKey.objects.get(pk=kept.pk).secret) == "pw1"
+    assert IdempotencyKey.objects.get(pk=lost.pk).secret == ""
 
 
 @pytest.mark.django_db

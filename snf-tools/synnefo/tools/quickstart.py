@@ -18,7 +18,9 @@ operator's ``snf-manage``) shares. It
 5. prints the web UI's address, the API endpoint and the demo token and
    writes ``var/quickstart.json``,
 
-and stops everything cleanly on Ctrl-C or SIGTERM. The same wiring runs on
+restarts a daemon that dies, with back-off, saying so on the terminal and in
+``log/supervisor.log`` (:mod:`synnefo.tools.supervisor`), and stops
+everything cleanly on Ctrl-C or SIGTERM (only then). The same wiring runs on
 PostgreSQL and RabbitMQ by settings alone (``--conf FILE`` adds a conf file),
 and against a real Ganeti cluster instead of the simulator (``--ganeti
 STATE_FILE``, the state file ``ci/real-ganeti.sh up`` writes; ``make
@@ -43,6 +45,7 @@ import urllib.request
 
 from synnefo.tools import real_ganeti
 from synnefo.tools.loopback import free_port
+from synnefo.tools.supervisor import Supervisor
 from synnefo.util.version import add_version_option
 
 DEMO_USER = "demo@example.org"
@@ -384,6 +387,9 @@ PRIVATE_MAC_FILTERED_BRIDGE = {self.cluster.get("private_bridge") or "br0"!r}
             return None
         sim = _wait_for(ready, 30, "the Ganeti simulator")
         self.sim = sim
+        # A restart (Supervisor) must listen where the backend is registered.
+        self.commands["ganeti-sim"] = [str(sim["port"]) if arg == "0" and prev == "--port" else arg
+                                       for prev, arg in zip(["", *args[:-1]], args, strict=True)]
         self.cluster = {"cluster_name": sim["cluster_name"], "port": sim["port"], "user": "cyclades",
                         "password": s["rapi_password"], "fingerprint": sim["fingerprint"],
                         "node": SIM_NODE, "queue_dir": os.path.join(self.sim_dir, "queue"),
@@ -541,6 +547,7 @@ def parse_args(argv):
         prog="snf-quickstart",
         description="Run the whole Cyclades system on this machine: SQLite, the file-system broker, "
                     "the Ganeti simulator, eventd, two dispatchers and the API on 127.0.0.1. "
+                    "A daemon that dies is restarted (after 1 s, doubling up to 30 s); "
                     "Ctrl-C stops everything.")
     parser.add_argument("--dir", default="var", help="directory of the deployment (default: ./var)")
     parser.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (default: 8000)")
@@ -557,6 +564,16 @@ def parse_args(argv):
                         help="delete the deployment directory first (database, broker, simulator state)")
     add_version_option(parser, "snf-quickstart", "snf-tools")
     return parser.parse_args(argv)
+
+
+def supervision_report(deployment):
+    """Show a supervision event on the terminal and append it to log/supervisor.log."""
+    def report(line):
+        stamped = "%s snf-quickstart: %s" % (time.strftime("%Y-%m-%d %H:%M:%S"), line)
+        print(stamped, flush=True)
+        with open(os.path.join(deployment.log_dir, "supervisor.log"), "a") as handle:
+            handle.write(stamped + "\n")
+    return report
 
 
 def main(argv=None):
@@ -601,9 +618,11 @@ Cyclades is running.
   Details:      {deployment.path('quickstart.json')}
 
 Try:  curl -s -H 'X-Auth-Token: {info['token']}' {info['api']}flavors/detail
+A daemon that dies is restarted (logged in {deployment.log_dir}/supervisor.log).
 Press Ctrl-C to stop.""", flush=True)
+        supervisor = Supervisor(deployment, report=supervision_report(deployment))
         while True:
-            deployment.check_alive()
+            supervisor.step()
             time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
@@ -613,6 +632,9 @@ Press Ctrl-C to stop.""", flush=True)
         print(f"snf-quickstart: {exc}", file=sys.stderr)
         deployment.stop()
         return 1
+    except BaseException:  # a bug: leave no daemon behind
+        deployment.stop()
+        raise
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from synnefo.tools.client.errors import (
     BadRequest,
     BuildInProgress,
     ClientError,
+    ConflictingRequest,
     ConnectionFailed,
     Forbidden,
     ItemNotFound,
@@ -47,7 +48,8 @@ from synnefo.tools.client.waiting import wait_for
 
 __all__ = [
     "FAULTS", "FIREWALL_PROFILES", "ApiFault", "BadMediaType", "BadRequest", "BuildInProgress",
-    "ClientError", "ComputeClient", "ConnectionFailed", "Forbidden", "ItemNotFound", "NetworkInUse",
+    "ClientError", "ComputeClient", "ConflictingRequest", "ConnectionFailed", "Forbidden", "ItemNotFound",
+    "NetworkInUse",
     "OverLimit", "Reply", "ResizeNotAllowed", "ServiceUnavailable", "Unauthorized", "UnexpectedAnswer",
     "UnexpectedState", "WaitTimeout", "describe_network", "describe_server", "fault_from_answer",
     "server_metadata", "server_nics", "values", "wait_for",

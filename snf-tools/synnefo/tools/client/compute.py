@@ -3,11 +3,18 @@ images, networks and the console, over HTTP with JSON (no Django)."""
 
 import datetime
 import re
+import time
 import urllib.parse
+import uuid
 
 import requests
 from synnefo.tools.client import waiting
-from synnefo.tools.client.errors import ConnectionFailed, UnexpectedAnswer, fault_from_answer
+from synnefo.tools.client.errors import (
+    ConnectionFailed,
+    ServiceUnavailable,
+    UnexpectedAnswer,
+    fault_from_answer,
+)
 
 FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
 
@@ -78,11 +85,17 @@ class ComputeClient:
     be reached and :class:`UnexpectedAnswer` for an answer that is neither the
     documented success status nor a fault. ``timeout`` bounds each request;
     ``interval`` is the default polling period of the ``wait_*`` calls.
+    Creates carry an ``X-Idempotency-Key`` and are retried with it up to
+    ``create_retries`` times when the API cannot be reached or answers an
+    outage (serviceUnavailable with Retry-After): a retried create never
+    makes a second server or network.
     A client is not thread-safe: use one per thread.
     """
 
-    def __init__(self, api_url, token, *, timeout=30.0, interval=1.0, verify=True, user_agent=None):
+    def __init__(self, api_url, token, *, timeout=30.0, interval=1.0, verify=True, user_agent=None,
+                 create_retries=2):
         self.api_url = api_url.rstrip("/")
+        self.create_retries = create_retries
         self.timeout = timeout
         self.interval = interval
         self.session = requests.Session()
@@ -105,10 +118,11 @@ class ComputeClient:
     def url(self, path):
         return self.api_url + "/" + path.lstrip("/")
 
-    def request(self, method, path, body=None, params=None, expected=(200,)):
-        """Send one request; the :class:`Reply` when its status is in ``expected``."""
+    def request(self, method, path, body=None, params=None, expected=(200,), headers=None):
+        """Send one request; the :class:`Reply` when its status is in ``expected``.
+        A fault carries ``retry_after``: the answer's Retry-After (seconds) or None."""
         url = self.url(path)
-        kwargs = {"params": params, "timeout": self.timeout}
+        kwargs = {"params": params, "timeout": self.timeout, "headers": headers}
         if body is not None:
             kwargs["json"] = body
         try:
@@ -126,8 +140,24 @@ class ComputeClient:
             return Reply(answer.status_code, decoded, answer.headers)
         fault = fault_from_answer(answer.status_code, decoded, method, url)
         if fault is not None:
+            fault.retry_after = _seconds(answer.headers.get("Retry-After"))
             raise fault
         raise UnexpectedAnswer(method, url, answer.status_code, text)
+
+    def create(self, path, body, idempotency_key=None):
+        """``POST path`` of a create (202) with an ``X-Idempotency-Key`` (a new
+        random one unless given), retried with the same key (``create_retries``)."""
+        headers = {"X-Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        for attempt in range(self.create_retries + 1):
+            try:
+                return self.request("POST", path, body, expected=(202,), headers=headers)
+            except (ConnectionFailed, ServiceUnavailable) as exc:
+                wait = getattr(exc, "retry_after", None) if isinstance(exc, ServiceUnavailable) \
+                    else self.interval
+                if wait is None or attempt == self.create_retries:
+                    raise  # a 503 without Retry-After is no outage: not retried
+                time.sleep(min(wait, 30))
+        raise AssertionError("unreachable")
 
     def _get(self, path, params=None, expected=(200,)):
         return self.request("GET", path, params=params, expected=expected).body
@@ -147,14 +177,16 @@ class ComputeClient:
     def get_server(self, server_id):
         return self._get(f"/servers/{int(server_id)}")["server"]
 
-    def create_server(self, name, image_id, flavor_id, metadata=None, personality=None):
-        """Create a server: its detailed form with ``adminPass``, status BUILD."""
+    def create_server(self, name, image_id, flavor_id, metadata=None, personality=None,
+                      idempotency_key=None):
+        """Create a server: its detailed form with ``adminPass``, status BUILD
+        (see :meth:`create` for ``idempotency_key``)."""
         server = {"name": name, "imageRef": image_id, "flavorRef": int(flavor_id)}
         if metadata is not None:
             server["metadata"] = metadata
         if personality is not None:
             server["personality"] = personality
-        return self.request("POST", "/servers", {"server": server}, expected=(202,)).body["server"]
+        return self.create("/servers", {"server": server}, idempotency_key).body["server"]
 
     def rename_server(self, server_id, name):
         self.request("PUT", f"/servers/{int(server_id)}", {"server": {"name": name}}, expected=(204,))
@@ -272,14 +304,14 @@ class ComputeClient:
         return self._get(f"/networks/{_quote(network_id)}")["network"]
 
     def create_network(self, name, cidr=None, network_type=None, dhcp=None, gateway=None,
-                       cidr6=None, gateway6=None):
+                       cidr6=None, gateway6=None, idempotency_key=None):
         """Create a private network (status PENDING until every backend has it)."""
         body = {"name": name}
         for key, value in (("cidr", cidr), ("type", network_type), ("dhcp", dhcp),
                            ("gateway", gateway), ("cidr6", cidr6), ("gateway6", gateway6)):
             if value is not None:
                 body[key] = value
-        return self.request("POST", "/networks", {"network": body}, expected=(202,)).body["network"]
+        return self.create("/networks", {"network": body}, idempotency_key).body["network"]
 
     def rename_network(self, network_id, name):
         self.request("PUT", f"/networks/{_quote(network_id)}", {"network": {"name": name}},
@@ -376,3 +408,11 @@ def _reason(exc, timeout):
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS failure: " + text[-300:]
     return text[-300:] or exc.__class__.__name__
+
+
+def _seconds(value):
+    """A Retry-After value in seconds (an HTTP date is not used by the API), or None."""
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return None

@@ -36,6 +36,7 @@ class ApiFault(ClientError):
     ``method`` and ``url``: the request."""
 
     fault_name = None
+    retry_after = None  # seconds, from the answer's Retry-After
 
     def __init__(self, code, name, message, details="", method="", url=""):
         self.code, self.name, self.message, self.details = code, name, message, details
@@ -59,6 +60,8 @@ Forbidden = _fault_class("Forbidden", "forbidden", "403, not allowed (suspended,
 ResizeNotAllowed = _fault_class("ResizeNotAllowed", "resizeNotAllowed", "403, resizing is not allowed")
 ItemNotFound = _fault_class("ItemNotFound", "itemNotFound", "404, no such object of the caller's")
 BuildInProgress = _fault_class("BuildInProgress", "buildInProgress", "409, the object is busy or building")
+ConflictingRequest = _fault_class("ConflictingRequest", "conflictingRequest",
+                                  "409, an idempotency key reused for another request")
 OverLimit = _fault_class("OverLimit", "overLimit", "413, a limit or quota is reached")
 BadMediaType = _fault_class("BadMediaType", "badMediaType", "415")
 NetworkInUse = _fault_class("NetworkInUse", "networkInUse", "421, servers are still connected")
@@ -66,7 +69,8 @@ ServiceUnavailable = _fault_class("ServiceUnavailable", "serviceUnavailable",
                                   "503, the backend refused or failed, or the call is not supported")
 
 FAULTS = {cls.fault_name: cls for cls in (BadRequest, Unauthorized, Forbidden, ResizeNotAllowed,
-                                          ItemNotFound, BuildInProgress, OverLimit, BadMediaType,
+                                          ItemNotFound, BuildInProgress, ConflictingRequest,
+                                          OverLimit, BadMediaType,
                                           NetworkInUse, ServiceUnavailable)}
 
 

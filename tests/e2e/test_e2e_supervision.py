@@ -1,0 +1,102 @@
+"""snf-quickstart supervises its daemons (issue 18 item 3): kill -9 of a
+dispatcher and of eventd, both come back by themselves (reported on the
+terminal and in log/supervisor.log) and a new server still reaches ACTIVE."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from synnefo.tools.client import ComputeClient
+from synnefo.tools.loopback import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def children(pid):
+    """``[(program, pid)]`` of ``pid``'s children (each daemon's first two argv basenames)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if ppid == pid:
+            programs = [os.path.basename(a.decode()) for a in argv[:2] if a]
+            found.append((" ".join(programs), int(entry)))
+    return found
+
+
+def pid_of(pid, program):
+    matches = [p for name, p in children(pid) if program in name]
+    return matches[0] if len(matches) == 1 else None
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def test_killed_daemons_come_back_and_servers_still_build(tmp_path):
+    base = tmp_path / "var"
+    quickstart = os.path.join(os.path.dirname(sys.executable), "snf-quickstart")
+    proc = subprocess.Popen([quickstart, "--dir", str(base), "--port", str(free_port()),
+                             "--sim-arg=--job-duration=0.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started = []
+    try:
+        def running():
+            assert proc.poll() is None, proc.stdout.read()
+            return (base / "quickstart.json").exists()
+        wait_until(running, 120, "quickstart.json")
+        info = json.loads((base / "quickstart.json").read_text())
+        started[:] = [p for _name, p in children(proc.pid)]
+        dispatcher = min(p for name, p in children(proc.pid) if "snf-dispatcher" in name)
+        eventd = pid_of(proc.pid, "snf-ganeti-eventd")
+        for pid in (dispatcher, eventd):
+            os.kill(pid, signal.SIGKILL)
+        log = base / "log" / "supervisor.log"
+
+        def both_back():
+            text = log.read_text() if log.exists() else ""
+            return "eventd restarted" in text and re.search(r"dispatcher-\d restarted", text) and text
+        text = wait_until(both_back, 30, "both daemons restarted")
+        assert "eventd died (killed by SIGKILL)" in text
+        assert re.search(r"dispatcher-\d died \(killed by SIGKILL\) after \d+ s; restarting in 1 s", text)
+        assert proc.poll() is None  # the deployment is still up
+        now = children(proc.pid)
+        assert pid_of(proc.pid, "snf-ganeti-eventd") not in (None, eventd)
+        assert len([n for n, _p in now if "snf-dispatcher" in n]) == 2
+        with ComputeClient(info["api"], info["token"], interval=0.3) as api:
+            flavor = api.list_flavors()[0]["id"]
+            image = api.list_images()[0]["id"]
+            server = api.create_server("after-kill", image, flavor)
+            api.wait_server(server["id"], "ACTIVE", timeout=60)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        started.extend(p for _name, p in children(proc.pid))  # restarted ones included
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for pid in started:  # each leads a process group of its own
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert proc.returncode == 0, out
+    assert "eventd died (killed by SIGKILL)" in out and "eventd restarted" in out
