@@ -336,3 +336,17 @@ def test_offline_backend_is_skipped_unless_named(run, setup, ganeti):
     assert code == 0 and "0 server(s) checked" in out, out + err
     code, out, err = run("reconcile-servers", "--all", "--backend-id", str(offline.id), "--output", "json")
     assert code == 2 and "offline" in out, out + err
+
+
+def test_task_whose_submission_never_finished_is_cleared_after_the_grace(run, setup, ganeti):
+    cut = make_vm(setup, operstate="STOPPED", task="START")         # no job id, an hour old
+    fresh = make_vm(setup, operstate="STOPPED", task="START", created=timezone.now())
+    for vm in (cut, fresh):
+        ganeti.add(vm, up=False)
+    code, out, err = run("reconcile-servers", "--all", "--fix-pending-tasks", "--output", "json")
+    found = findings(out)
+    assert set(found) == {("pending-task", "server %s" % cut.id)}, out + err
+    assert "submission never finished" in found[("pending-task", "server %s" % cut.id)]["details"]
+    assert VirtualMachine.objects.get(pk=cut.pk).task is None
+    assert VirtualMachine.objects.get(pk=fresh.pk).task == "START"   # still within the grace
+    assert any("submission never finished" in m for m in diagnostics(cut))

@@ -191,6 +191,15 @@ class ServerChecker:
 
     def _lost_jobs(self, vm, issues):
         operstate = vm.operstate
+        if vm.task and vm.task != "BUILD" and vm.task_job_id is None \
+                and self.now - state.as_utc(vm.updated) > self.grace:
+            # The API took the task, then its submission was cut short (the
+            # database or the API worker went away) before the job id was
+            # written: no message will ever clear it. The state rules below
+            # still apply whatever Ganeti did.
+            self._issue(issues, "pending-task", vm,
+                        "task %s has no job: its submission never finished" % vm.task,
+                        self._clear_task(vm.id, vm.task, None))
         for job_id in _watched_jobs(vm):
             job = self.view.job(job_id)
             if job is None:
@@ -222,10 +231,13 @@ class ServerChecker:
         return repair
 
     def _clear_task(self, vm_id, task, job_id):
+        """Clear ``task`` if it still waits for ``job_id`` (None: for no job at all)."""
         def repair():
-            VirtualMachine.objects.filter(pk=vm_id, task=task, task_job_id=job_id).update(
-                task=None, task_job_id=None)
-            events.diagnose(vm_id, "cleared task %s: Ganeti does not know its job %s" % (task, job_id))
+            job = {"task_job_id__isnull": True} if job_id is None else {"task_job_id": job_id}
+            VirtualMachine.objects.filter(pk=vm_id, task=task, **job).update(task=None, task_job_id=None)
+            why = ("its submission never finished" if job_id is None
+                   else "Ganeti does not know its job %s" % job_id)
+            events.diagnose(vm_id, "cleared task %s: %s" % (task, why))
             return "task cleared"
         return repair
 
