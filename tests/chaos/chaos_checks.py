@@ -30,11 +30,18 @@ def _ours(name):
     return isinstance(name, str) and name.startswith(NAME_PREFIX)
 
 
+def took_effect(obj):
+    """Did this object ever exist for its owner? A row the API undid itself
+    (deleted, its create never submitted to Ganeti) did not."""
+    return not obj["deleted"] or obj.get("job", True) is not None
+
+
 def check_creates(requests, objects, op, what):
     """Every accepted (202) create made exactly one object of its name; a
-    refused or unanswered one made none."""
+    refused or unanswered one made none that took effect."""
     found = []
     by_name = Counter(o["name"] for o in objects.values() if _ours(o["name"]))
+    effective = Counter(o["name"] for o in objects.values() if _ours(o["name"]) and took_effect(o))
     asked = {}
     for request in requests:
         if request.op == op:
@@ -44,7 +51,7 @@ def check_creates(requests, objects, op, what):
         if request.ok and made != 1:
             found.append(Finding(f"{op}-{'lost' if made == 0 else 'duplicated'}", name,
                                  f"{what} {name}: answered {request.outcome}, {made} made"))
-        elif not request.ok and made:
+        elif not request.ok and effective.get(name):
             states = sorted(o["state"] for o in objects.values() if o["name"] == name)
             found.append(Finding(f"{op}-unacknowledged", name,
                                  f"{what} {name}: answered {request.outcome} but {made} made "
@@ -81,13 +88,13 @@ def check_servers(servers, instances, prefix_id):
         name = f"{prefix_id}{sid}"
         inst = instances.get(name)
         key = f"server-{sid}"
+        owned.add(name)  # a deleted one's instance is reported below, not as an orphan
         if server["deleted"]:
             if inst is not None:
                 found.append(Finding("server-deleted-but-in-ganeti", key,
                                      f"server {sid} is deleted, instance {name} still in Ganeti",
                                      unsettled=True))
             continue
-        owned.add(name)
         if server["task"] or server["state"] == "BUILD":
             found.append(Finding("server-busy", key, f"server {sid}: {server['state']}, "
                                  f"task {server['task']}", unsettled=True))
@@ -120,12 +127,12 @@ def check_networks(networks, ganeti_networks, prefix_id):
         name = f"{prefix_id}net-{nid}"
         key = f"network-{nid}"
         present = name in ganeti_networks
+        owned.add(name)
         if net["deleted"]:
             if present:
                 found.append(Finding("network-deleted-but-in-ganeti", key,
                                      f"network {nid} is deleted, {name} still in Ganeti"))
             continue
-        owned.add(name)
         if net["state"] == "PENDING" or net["action"] == "DESTROY":
             found.append(Finding("network-busy", key, f"network {nid}: {net['state']}, action "
                                  f"{net['action']}", unsettled=True))

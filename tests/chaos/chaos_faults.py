@@ -6,14 +6,18 @@ two is ``hold`` seconds. :class:`Context` gives them the deployment and the
 private services.
 
 Who brings a killed daemon back: :data:`REVIVE`. Until ``snf-quickstart``
-supervises its daemons itself (restart with back-off, helper "resil"), the
-driver restarts a killed daemon with ``Deployment.restart(name)`` once the
-fault window is over (:func:`driver_restarts`); with the supervisor, set
-``REVIVE = supervisor_restarts``, which only waits for the new process.
+supervises its daemons itself (restart with back-off, helper "resil"'s
+``synnefo.tools.supervisor``), the driver restarts a killed daemon with
+``Deployment.restart(name)`` once the fault window is over
+(:func:`driver_restarts`), so "no daemon left dead" proves nothing yet for
+the killed ones. With the supervisor, set ``REVIVE = supervisor_restarts``:
+``run.py`` then steps a ``Supervisor`` of the deployment in a thread
+(:func:`start_supervision`) and the fault only waits for the new process.
 """
 
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 
@@ -58,6 +62,23 @@ def supervisor_restarts(deployment, name, old_pid, timeout=60):
 
 # The one line to change once quickstart supervises its daemons.
 REVIVE = driver_restarts
+
+
+def start_supervision(deployment, stop_event, log):
+    """With ``REVIVE = supervisor_restarts``: step the deployment's supervisor
+    (as ``snf-quickstart`` does) every 0.5 s in a thread until ``stop_event``."""
+    if REVIVE is not supervisor_restarts:
+        return None
+    from synnefo.tools.supervisor import Supervisor
+
+    supervisor = Supervisor(deployment, report=lambda line: log(f"  supervisor: {line}"))
+
+    def loop():
+        while not stop_event.wait(0.5):
+            supervisor.step()
+    thread = threading.Thread(target=loop, name="chaos-supervisor", daemon=True)
+    thread.start()
+    return thread
 
 
 class Fault:
@@ -143,9 +164,9 @@ class RapiStall(Fault):
 
 class RestartRabbitMQ(Fault):
     name = "RabbitMQ restart"
-    what = ("The private RabbitMQ node is stopped (rabbitmqctl stop: every connection closes), "
-            "kept down for the window, then started again (about 15 s to boot).")
-    hold = 3.0
+    what = ("The private RabbitMQ node is stopped (rabbitmqctl stop: every connection closes) "
+            "and started again: down for the stop and the boot, about 15 to 25 s.")
+    hold = 0.0
 
     def inject(self, ctx):
         ctx.rabbitmq.stop()

@@ -20,22 +20,24 @@ import chaos_state
 from chaos_load import SUCCESS
 from chaos_report import Row, count_errors
 
-LEAD, TAIL = 3.0, 2.0
+LEAD, TAIL = 2.0, 1.5
 SETTLE, AFTER = 30.0, 25.0
 POLL = 0.5
 RECONCILE = (("reconcile-servers", "--all", "--fix-all"), ("reconcile-networks", "--fix-all"),
              ("reconcile-pools", "--fix"))
 
 
-def poll(ctx, load, prefix_id, timeout, started):
+def poll(ctx, load, prefix_id, timeout, reported):
     """Check until consistent, or until only settled findings stay for three
-    polls in a row (waiting longer cannot help), or ``timeout``.
-    ``(time consistent or None, last findings)``."""
+    polls in a row (waiting longer cannot help), or ``timeout``. Findings an
+    earlier phase reported (``(kind, key)`` in ``reported``) are left out.
+    ``(time consistent or None, last findings, last snapshot)``."""
     deadline = time.monotonic() + timeout
     stable = 0
     while True:
         snap = chaos_state.take(ctx.deployment, prefix_id)
-        findings = chaos_checks.check_all(snap, load.ledger.snapshot(), prefix_id)
+        findings = [f for f in chaos_checks.check_all(snap, load.ledger.snapshot(), prefix_id)
+                    if (f.kind, f.key) not in reported]
         now = time.monotonic()
         if not findings:
             return now, findings, snap
@@ -67,8 +69,8 @@ def reconcile(ctx):
 
 
 def run_phase(ctx, load, fault, stack, tag, prefix_id, reported):
-    """Run ``fault`` under load; its :class:`Row`. ``reported``: finding keys
-    of earlier phases (updated)."""
+    """Run ``fault`` under load; its :class:`Row`. ``reported``: the findings
+    (``(kind, key)``) and ERROR servers of earlier phases (updated)."""
     ctx.log(f"== {fault.name} ({stack})")
     load.resume(tag)
     time.sleep(LEAD)
@@ -79,28 +81,29 @@ def run_phase(ctx, load, fault, stack, tag, prefix_id, reported):
     fault_end = time.monotonic()
     time.sleep(TAIL)
     load.hold()
-    requests = [r for r in load.ledger.snapshot() if r.phase == tag and r.start >= fault_start]
+    # Every request that overlaps the fault window or the tail after it.
+    requests = [r for r in load.ledger.snapshot() if r.phase == tag and r.end >= fault_start]
     row = Row(stack=stack, fault=fault.name, requests=len(requests),
               errors=dict(count_errors(requests, lambda r: r.outcome == SUCCESS[r.op])))
     ctx.log(f"  fault window {fault_end - fault_start:.1f} s, {len(requests)} requests, "
             f"errors {row.errors or 'none'}")
 
-    consistent, findings, _ = poll(ctx, load, prefix_id, SETTLE, fault_end)
+    consistent, findings, _ = poll(ctx, load, prefix_id, SETTLE, reported)
     ctx.log(f"  before reconciliation: {'consistent' if consistent else f'{len(findings)} finding(s)'}")
     for finding in findings:
         ctx.log(f"    {finding.kind}: {finding.text}")
     row.repairs, notes = reconcile(ctx)
-    after, findings, snap = poll(ctx, load, prefix_id, AFTER, fault_end)
+    after, findings, snap = poll(ctx, load, prefix_id, AFTER, reported)
     consistent = consistent or after
     row.recovery = None if consistent is None else consistent - fault_end
-    in_error = {f"error-server-{sid}" for sid, s in snap.servers.items() if s["state"] == "ERROR"}
+    in_error = {("ERROR", sid) for sid, s in snap.servers.items() if s["state"] == "ERROR"}
     row.error_servers = len(in_error - reported)  # new ones: the load deletes them later
     reported.update(in_error)
-    new = [f for f in findings if f.key not in reported]
-    reported.update(f.key for f in findings)
-    row.violations = notes + [f"{f.kind}: {f.text}" for f in new]
-    ctx.log(f"  recovery {row.recovery if row.recovery is None else round(row.recovery, 1)} s, "
-            f"{row.repairs} repair(s), {len(row.violations)} violation(s)")
+    reported.update((f.kind, f.key) for f in findings)
+    row.violations = notes + [f"{f.kind}: {f.text}" for f in findings]
+    ctx.log(f"  recovery {'never' if row.recovery is None else round(row.recovery, 1)} s, "
+            f"{row.repairs} repair(s), {len(snap.dead_letters)} dead letter(s) in all, "
+            f"{len(row.violations)} violation(s)")
     for text in row.violations:
         ctx.log(f"    VIOLATION {text}")
     return row

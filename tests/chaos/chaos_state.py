@@ -26,9 +26,10 @@ def setup_django(settings_dir):
 
 @dataclass
 class Snapshot:
-    # id -> {"name", "state", "deleted", "task", "nics": [(network id, ipv4)]}
+    # id -> {"name", "state", "deleted", "task", "nics": [(network id, ipv4)], "job": create job}
     servers: dict = field(default_factory=dict)
-    # id -> {"name", "state", "deleted", "public", "type", "link", "mac_prefix"}
+    # id -> {"name", "state", "deleted", "public", "type", "link", "mac_prefix", "action",
+    #        "job": a Ganeti job of one of its backend networks}
     networks: dict = field(default_factory=dict)
     pending_nics: list = field(default_factory=list)     # (server id, network id, ipv4)
     # "bridge" / "mac-prefix" -> allocated values; "ip" -> {network id: allocated addresses}
@@ -50,6 +51,7 @@ def _allocated(pool):
 def read_database(snap):
     from django.db import close_old_connections, connection
     from synnefo.db.models import (
+        BackendNetwork,
         BridgePoolTable,
         IPPoolTable,
         MacPrefixPoolTable,
@@ -67,11 +69,16 @@ def read_database(snap):
         nics.setdefault(nic.machine_id, []).append((nic.network_id, nic.ipv4))
     for vm in VirtualMachine.objects.all():
         snap.servers[vm.id] = {"name": vm.name, "state": vm.operstate, "deleted": vm.deleted,
-                               "task": vm.task, "nics": nics.get(vm.id, [])}
+                               "task": vm.task, "nics": nics.get(vm.id, []),
+                               "job": vm.backendjobid}
+    jobs = {}
+    for bn in BackendNetwork.objects.exclude(backendjobid=None):
+        jobs[bn.network_id] = bn.backendjobid
     for net in Network.objects.all():
         snap.networks[net.id] = {"name": net.name, "state": net.state, "deleted": net.deleted,
                                  "public": net.public, "type": net.type, "link": net.link,
-                                 "mac_prefix": net.mac_prefix, "action": net.action}
+                                 "mac_prefix": net.mac_prefix, "action": net.action,
+                                 "job": jobs.get(net.id)}
     snap.pending_nics = [(p.machine_id, p.network_id, p.ipv4) for p in PendingNic.objects.all()]
     snap.pools["bridge"] = set().union(*[_allocated(BridgePool(r)) for r in BridgePoolTable.objects.all()])
     snap.pools["mac-prefix"] = set().union(*[_allocated(MacPrefixPool(r))

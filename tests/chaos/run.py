@@ -131,6 +131,7 @@ def dump_logs(dep, log, lines=25):
 
 
 def run_stack(stack, workdir, only, threads, log):
+    import chaos_faults
     import chaos_phase
     import chaos_state
     from chaos_faults import Context
@@ -151,6 +152,9 @@ def run_stack(stack, workdir, only, threads, log):
         load = Load(dep.info["api"], dep.info["token"], image, flavor, threads=threads)
         stack_exit.callback(load.close)
         ctx = Context(deployment=dep, postgres=pg, rabbitmq=rmq, tmpfs=tmpfs, log=log)
+        supervising = threading.Event()
+        stack_exit.callback(supervising.set)  # before dep.stop: no restart while stopping
+        chaos_faults.start_supervision(dep, supervising, log)
         reported = set()
         try:
             for number, fault in enumerate(faults, 1):
