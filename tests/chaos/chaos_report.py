@@ -80,9 +80,11 @@ def machine():
     return f"{os.cpu_count()} cores, {name}"
 
 
-def rst_table(rows, when, where, duration):
-    """The table as a reStructuredText block (a list-table and the violations)."""
-    out = [f"Latest run: {when}, on {where}, {duration:.0f} s in all.", "",
+def rst_table(rows, when, where, duration, load=None):
+    """The table as a reStructuredText block (a list-table and the violations).
+    ``load``: the machine's load average at the end (other work inflates the times)."""
+    busy = f" (load average {load:.1f} at the end)" if load is not None else ""
+    out = [f"Latest run: {when}, on {where}{busy}, {duration:.0f} s in all.", "",
            ".. list-table::", "   :header-rows: 1", ""]
     for line in [COLUMNS] + [cells(r) for r in rows]:
         out.append(f"   * - {line[0]}")

@@ -211,7 +211,7 @@ def write_outputs(args, rows, duration):
     from chaos_report import machine, replace_block, rst_table
 
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    block = rst_table(rows, when, machine(), duration)
+    block = rst_table(rows, when, machine(), duration, os.getloadavg()[0])
     os.makedirs(os.path.dirname(os.path.abspath(args.table_file)), exist_ok=True)
     with open(args.table_file, "w") as handle:
         handle.write(block)

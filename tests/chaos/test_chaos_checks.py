@@ -167,8 +167,9 @@ def test_tables_show_every_row_and_the_violations():
     text = text_table(rows)
     assert "PostgreSQL restart (rabbitmq)" in text and "503: 80" in text and "never" in text
     assert "3.2" in text
-    block = rst_table(rows, "2026-12-02 02:00 UTC", "2 cores, Debian", 400)
-    assert "2 cores, Debian" in block and "create-lost: x" in block and ".. list-table::" in block
+    block = rst_table(rows, "2026-12-02 02:00 UTC", "2 cores, Debian", 400, 1.5)
+    assert "2 cores, Debian (load average 1.5 at the end)" in block
+    assert "create-lost: x" in block and ".. list-table::" in block
     page = "Title\n\n.. chaos-table-begin\n\nOLD-TABLE\n\n.. chaos-table-end\n\nAfter.\n"
     new = replace_block(page, block)
     assert "OLD-TABLE" not in new and "After." in new and new.count(".. list-table::") == 1
