@@ -178,6 +178,10 @@ def child(args):
     except SetupError as exc:
         print(f"chaos: {exc}", file=sys.stderr, flush=True)
         return 2
+    except KeyboardInterrupt:
+        print(f"chaos: {args.stack}: interrupted (everything it started is stopped)", file=sys.stderr,
+              flush=True)
+        return 2
     with open(args.results, "w") as handle:
         json.dump([r.to_json() for r in rows], handle)
     return 0
@@ -225,9 +229,25 @@ def write_outputs(args, rows, duration):
         print(f"table written into {path}")
 
 
+def run_child(cmd):
+    """Run one stack; when interrupted, let it stop its services and processes first."""
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+
+
 def parent(args):
     from chaos_report import Row, text_table, violations_text
 
+    signal.signal(signal.SIGTERM, interrupt)
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="snf-chaos-")
     os.chmod(workdir, 0o755)  # the private PostgreSQL runs as the postgres user
@@ -238,12 +258,12 @@ def parent(args):
             if not faults_of(stack, args.only):
                 continue
             results = os.path.join(workdir, f"{stack}.json")
-            proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--stack", stack,
-                                   "--workdir", os.path.join(workdir, stack), "--results", results,
-                                   *passthrough], cwd=ROOT)
-            if proc.returncode != 0 or not os.path.exists(results):
+            returncode = run_child([sys.executable, os.path.abspath(__file__), "--stack", stack,
+                                    "--workdir", os.path.join(workdir, stack), "--results", results,
+                                    *passthrough])
+            if returncode != 0 or not os.path.exists(results):
                 print(f"chaos: the {stack} stack did not run to its end (exit status "
-                      f"{proc.returncode})", file=sys.stderr)
+                      f"{returncode})", file=sys.stderr)
                 status = 2
                 continue
             with open(results) as handle:
@@ -259,6 +279,9 @@ def parent(args):
         write_outputs(args, rows, duration)
     if listed and status == 0:
         status = 1
+    if status == 2:
+        print("chaos: FAILED: the suite did not run to its end (see above); the table is partial",
+              file=sys.stderr)
     if status or args.keep:
         print(f"run folder kept: {workdir}")
     else:
