@@ -80,6 +80,51 @@ def check_deletes(requests, servers, networks):
     return found
 
 
+# The Ganeti job each accepted request of the load submits, one per request.
+# (Deletes are checked by their effect, check_deletes: a server without an
+# instance is deleted without a job, and reconciliation removes instances too.)
+ACTION_OPCODES = {"start": "OP_INSTANCE_STARTUP", "stop": "OP_INSTANCE_SHUTDOWN",
+                  "reboot": "OP_INSTANCE_REBOOT", "connect": "OP_INSTANCE_SET_PARAMS",
+                  "disconnect": "OP_INSTANCE_SET_PARAMS"}
+
+
+def _may_have_reached(request):
+    """A request that got no definite refusal (2xx, 5xx, no answer): it may have a job."""
+    return request.ok or not (isinstance(request.outcome, int) and 400 <= request.outcome < 500)
+
+
+def check_actions(requests, jobs, prefix_id):
+    """Every accepted action, connect and disconnect made exactly one
+    Ganeti job of its kind on its server (``jobs``: (instance, opcode) pairs),
+    and no server got more such jobs than requests that may have reached
+    Ganeti. A job made by a request answered 5xx or unanswered is not a
+    violation: the answer said the outcome was unknown, and a poll shows it."""
+    accepted, possible = Counter(), Counter()
+    for request in requests:
+        opcode = ACTION_OPCODES.get(request.op)
+        if opcode is None:
+            continue
+        key = (f"{prefix_id}{request.target}", opcode)
+        accepted[key] += request.ok
+        possible[key] += _may_have_reached(request)
+    made = Counter(jobs)
+    found = []
+    for (name, opcode), count in sorted(accepted.items()):
+        if made[(name, opcode)] < count:
+            found.append(Finding("action-lost", f"{name}:{opcode}",
+                                 f"instance {name}: {count} accepted request(s) for {opcode}, "
+                                 f"{made[(name, opcode)]} job(s) in Ganeti"))
+    for (name, opcode), count in sorted(made.items()):
+        if opcode in ACTION_OPCODES.values() and count > possible[(name, opcode)]:
+            found.append(Finding("action-duplicated", f"{name}:{opcode}",
+                                 f"instance {name}: {count} {opcode} job(s) for "
+                                 f"{possible[(name, opcode)]} request(s)"))
+        if opcode == "OP_INSTANCE_CREATE" and count > 1:
+            found.append(Finding("create-job-duplicated", name,
+                                 f"instance {name}: {count} create jobs"))
+    return found
+
+
 def check_servers(servers, instances, prefix_id):
     """Every server's state and NICs equal its Ganeti instance's; no instance without a server."""
     found = []
@@ -218,6 +263,7 @@ def check_all(snap, requests, prefix_id, api_workers=2):
     return (check_creates(requests, snap.servers, "create", "server")
             + check_creates(requests, snap.networks, "net-create", "network")
             + check_deletes(requests, snap.servers, snap.networks)
+            + check_actions(requests, snap.jobs, prefix_id)
             + check_servers(snap.servers, snap.instances, prefix_id)
             + check_networks(snap.networks, snap.ganeti_networks, prefix_id)
             + check_pools(snap)

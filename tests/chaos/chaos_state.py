@@ -36,6 +36,7 @@ class Snapshot:
     pools: dict = field(default_factory=dict)
     instances: dict = field(default_factory=dict)        # name -> {"running", "nics": [(net, ip)]}
     ganeti_networks: set = field(default_factory=set)
+    jobs: list = field(default_factory=list)             # (instance name, opcode) of every job
     queues: dict = field(default_factory=dict)           # queue -> ready messages
     dead_letters: list = field(default_factory=list)     # (queue, headers)
     processes: dict = field(default_factory=dict)        # name -> alive
@@ -96,6 +97,11 @@ def read_ganeti(snap, rapi, prefix_id):
         nets = [names.network_id_of(prefix_id, n or "") for n in inst.get("nic.networks.names") or []]
         snap.instances[inst["name"]] = {"running": bool(inst.get("oper_state")),
                                         "nics": list(zip(nets, inst.get("nic.ips") or [], strict=False))}
+    for job in rapi.get_jobs(bulk=True):
+        for op in job.get("ops") or []:
+            name = op.get("instance_name")
+            if isinstance(name, str) and name.startswith(prefix_id):
+                snap.jobs.append((name, op.get("OP_ID")))
     snap.ganeti_networks = {n["name"] for n in rapi.get_networks(bulk=True)
                             if n["name"].startswith(prefix_id)}
 

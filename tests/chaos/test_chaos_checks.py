@@ -64,6 +64,26 @@ def test_accepted_delete_must_end_deleted():
     assert kinds(found) == ["delete-pending"] and found[0].unsettled
 
 
+def test_every_accepted_action_made_exactly_one_job():
+    requests = [req("stop", "1", 202), req("start", "1", 202), req("reboot", "2", 202),
+                req("connect", "3", 202), req("disconnect", "3", 202), req("reboot", "4", 503),
+                req("start", "5", 409), req("poll", "servers", 200)]
+    jobs = [("snf-1", "OP_INSTANCE_SHUTDOWN"), ("snf-1", "OP_INSTANCE_STARTUP"),
+            ("snf-2", "OP_INSTANCE_REBOOT"), ("snf-3", "OP_INSTANCE_SET_PARAMS"),
+            ("snf-3", "OP_INSTANCE_SET_PARAMS"), ("snf-4", "OP_INSTANCE_REBOOT"),
+            ("snf-1", "OP_INSTANCE_CREATE")]
+    assert checks.check_actions(requests, jobs, PREFIX) == []  # the 503 reboot's job is allowed
+
+
+def test_lost_and_duplicated_jobs():
+    requests = [req("stop", "1", 202), req("reboot", "2", 202), req("start", "5", 409)]
+    jobs = [("snf-2", "OP_INSTANCE_REBOOT"), ("snf-2", "OP_INSTANCE_REBOOT"),
+            ("snf-5", "OP_INSTANCE_STARTUP"), ("snf-6", "OP_INSTANCE_CREATE"),
+            ("snf-6", "OP_INSTANCE_CREATE")]
+    assert kinds(checks.check_actions(requests, jobs, PREFIX)) == \
+        ["action-duplicated", "action-duplicated", "action-lost", "create-job-duplicated"]
+
+
 # -- servers and networks against Ganeti ----------------------------------------------
 def test_server_states_against_ganeti():
     servers = {1: server("a"), 2: server("b", state="STOPPED"), 3: server("c", state="STOPPED"),
