@@ -247,8 +247,8 @@ def check_messages(snap, dead_letters_before=0):
 def check_daemons(snap, api_workers):
     found = []
     for name, alive in sorted(snap.processes.items()):
-        if not alive:
-            found.append(Finding("daemon-dead", name, f"{name} is not running"))
+        if not alive:  # unsettled: a supervisor may be about to start it again
+            found.append(Finding("daemon-dead", name, f"{name} is not running", unsettled=True))
     if snap.api_workers != api_workers:
         found.append(Finding("api-workers", "api-workers",
                              f"gunicorn has {snap.api_workers} worker(s), not {api_workers}",
