@@ -9,6 +9,8 @@
 #   make dist   sdists + wheels of every package and a PEP 503 index in dist/ (pip install -f dist/)
 #   make deb    the Debian package of every node role in dist/deb/ (an apt repository)
 #   make test-packages  build both, install each role into a fresh Debian 12 root (root; CI)
+#   make test-chaos   faults injected one at a time into a whole deployment under load, end
+#               state checked after each; prints the table of docs/chaos.rst (root; CI)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,7 +22,8 @@ STAMP  := $(VENV)/.installed
 UI_VENDOR := snf-cyclades-app/synnefo/ui/static/ui/vendor
 NOVNC     := $(UI_VENDOR)/novnc-rfb.js
 
-.PHONY: venv system-deps ui-assets run run-ganeti test test-ganeti lint docs bench clean dist deb test-packages
+.PHONY: venv system-deps ui-assets run run-ganeti test test-ganeti lint docs bench clean dist deb test-packages \
+	test-chaos
 
 venv: $(STAMP) ui-assets
 
@@ -77,6 +80,9 @@ deb: ui-assets
 
 test-packages: venv
 	bash ci/test-packages.sh
+
+test-chaos: venv
+	bash ci/test-chaos.sh $(CHAOS_ARGS)
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
