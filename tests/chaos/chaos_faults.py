@@ -5,14 +5,11 @@ A fault has a ``name``, a one-line ``what`` (docs/chaos.rst lists them),
 two is ``hold`` seconds. :class:`Context` gives them the deployment and the
 private services.
 
-Who brings a killed daemon back: :data:`REVIVE`. Until ``snf-quickstart``
-supervises its daemons itself (restart with back-off, helper "resil"'s
-``synnefo.tools.supervisor``), the driver restarts a killed daemon with
-``Deployment.restart(name)`` once the fault window is over
-(:func:`driver_restarts`), so "no daemon left dead" proves nothing yet for
-the killed ones. With the supervisor, set ``REVIVE = supervisor_restarts``:
-``run.py`` then steps a ``Supervisor`` of the deployment in a thread
-(:func:`start_supervision`) and the fault only waits for the new process.
+A killed daemon is brought back by ``snf-quickstart``'s own supervisor
+(:mod:`synnefo.tools.supervisor`, restart with back-off), which ``run.py``
+steps in a thread as ``snf-quickstart`` does (:func:`start_supervision`); the
+fault only waits for the new process, so "no daemon left dead" checks the
+supervisor.
 """
 
 import os
@@ -47,11 +44,6 @@ def _kill(proc):
     proc.wait()
 
 
-def driver_restarts(deployment, name, old_pid):
-    """The driver starts the killed daemon again, as systemd or a supervisor would."""
-    deployment.restart(name)
-
-
 def supervisor_restarts(deployment, name, old_pid, timeout=60):
     """The deployment's own supervisor restarts it: wait for a new live process."""
     def back():
@@ -60,15 +52,9 @@ def supervisor_restarts(deployment, name, old_pid, timeout=60):
     _wait(back, timeout, f"the supervisor to restart {name}")
 
 
-# The one line to change once quickstart supervises its daemons.
-REVIVE = driver_restarts
-
-
 def start_supervision(deployment, stop_event, log):
-    """With ``REVIVE = supervisor_restarts``: step the deployment's supervisor
-    (as ``snf-quickstart`` does) every 0.5 s in a thread until ``stop_event``."""
-    if REVIVE is not supervisor_restarts:
-        return None
+    """Step the deployment's supervisor (as ``snf-quickstart`` does) every
+    0.5 s in a thread until ``stop_event``."""
     from synnefo.tools.supervisor import Supervisor
 
     supervisor = Supervisor(deployment, report=lambda line: log(f"  supervisor: {line}"))
@@ -104,7 +90,7 @@ class NoFault(Fault):
 
 
 class KillDaemon(Fault):
-    """kill -9 of one process of the deployment; back after the window (:data:`REVIVE`)."""
+    """kill -9 of one process of the deployment; its supervisor brings it back."""
 
     def __init__(self, process, what):
         self.process = process
@@ -117,7 +103,7 @@ class KillDaemon(Fault):
         _kill(proc)
 
     def heal(self, ctx):
-        REVIVE(ctx.deployment, self.process, self.pid)
+        supervisor_restarts(ctx.deployment, self.process, self.pid)
         if self.process == "ganeti-sim":
             _wait(lambda: _rapi_answers(ctx.deployment), 30, "the simulator's RAPI")
 
