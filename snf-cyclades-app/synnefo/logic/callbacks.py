@@ -138,6 +138,27 @@ def release_vm_nics(vm):
     Network.objects.filter(pk__in=list(networks)).update(updated=timezone.now())
 
 
+def abandon_unsubmitted_connect(pending_id):
+    """A connect whose job id was never recorded and whose NIC Ganeti does
+    not have (reconciliation decides, after the grace): its address goes back
+    to the pool and its PendingNic goes. False if the row is gone or got a job."""
+    unsubmitted = PendingNic.objects.filter(pk=pending_id, kind="CONNECT", job_id__isnull=True)
+    with transaction.atomic():
+        pending = unsubmitted.first()
+        if pending is None:
+            return False
+        # the handlers' lock order: the server, then its networks
+        VirtualMachine.objects.select_for_update().filter(pk=pending.machine_id).first()
+        networks = _lock_networks({pending.network_id})
+        if not unsubmitted.exists():
+            return False
+        if pending.ipv4:
+            _update_pools(networks, [(pending.network_id, pending.ipv4)], [])
+        pending.delete()
+        Network.objects.filter(pk=pending.network_id).update(updated=timezone.now())
+    return True
+
+
 def abandon_pending_nics(vm, opcode, job_id):
     """A NIC-adding job of ``vm`` failed or was canceled: the addresses taken
     for its pending NICs go back to their pools, and the NICs marked dirty

@@ -350,3 +350,62 @@ def test_task_whose_submission_never_finished_is_cleared_after_the_grace(run, se
     assert VirtualMachine.objects.get(pk=cut.pk).task is None
     assert VirtualMachine.objects.get(pk=fresh.pk).task == "START"   # still within the grace
     assert any("submission never finished" in m for m in diagnostics(cut))
+
+
+def _pending_connect(vm, net, ip, created=OLD):
+    from django.db import transaction
+    from synnefo.db.models import PendingNic
+    with transaction.atomic():
+        pool = IPPool.for_network(net)
+        pool.reserve(ip)
+        pool.save()
+    pending = PendingNic.objects.create(machine=vm, network=net, kind="CONNECT", ipv4=ip)
+    PendingNic.objects.filter(pk=pending.pk).update(created=created)
+    return pending
+
+
+def test_connect_that_never_reached_ganeti_gives_its_address_back(run, setup, ganeti):
+    from synnefo.db.models import PendingNic
+    net = setup["net"]
+    lost = make_vm(setup, task="CONNECT")                     # task and NIC, no job id, an hour old
+    _pending_connect(lost, net, "192.0.2.4")
+    made = make_vm(setup)                                     # Ganeti has the NIC: not given back
+    _pending_connect(made, net, "192.0.2.5")
+    young = make_vm(setup)                                    # within the grace: left alone
+    _pending_connect(young, net, "192.0.2.6", created=timezone.now())
+    ganeti.add(lost)
+    ganeti.add(made, nics=[("aa:00:00:00:00:05", "192.0.2.5", network_name(net.id))])
+    ganeti.add(young)
+    code, out, err = run("reconcile-servers", "--all", "--fix-pending-tasks", "--fix-unsynced-nics",
+                         "--output", "json")
+    found = findings(out)
+    kinds = {k for k in found if k[1] == "server %s" % lost.id}
+    assert kinds == {("pending-task", "server %s" % lost.id)}, out + err
+    assert not PendingNic.objects.filter(machine=lost).exists()
+    assert VirtualMachine.objects.get(pk=lost.pk).task is None
+    pool = IPPool(IPPoolTable.objects.get(network=net), net)
+    assert pool.is_available("192.0.2.4")
+    assert not pool.is_available("192.0.2.5") and not pool.is_available("192.0.2.6")
+    assert NetworkInterface.objects.get(machine=made).ipv4 == "192.0.2.5"
+    assert PendingNic.objects.filter(machine=young).exists()
+    assert any("never reached Ganeti" in m for m in diagnostics(lost))
+
+
+def test_nic_left_dirty_after_its_disconnect_ended_is_rebuilt(run, setup, ganeti):
+    net = setup["net"]
+    ended = make_vm(setup)                            # the disconnect's task ended, the hook's message lost
+    add_nic(ended, net, "192.0.2.2", "aa:00:00:00:00:02")
+    NetworkInterface.objects.filter(machine=ended).update(dirty=True)
+    running = make_vm(setup, task="DISCONNECT", task_job_id=90, backendjobid=90,
+                      backendjobstatus="running")     # still running: left alone
+    add_nic(running, net, "192.0.2.3", "aa:00:00:00:00:03")
+    NetworkInterface.objects.filter(machine=running).update(dirty=True)
+    ganeti.add(ended)
+    ganeti.add(running)
+    ganeti.job(90, "OP_INSTANCE_SET_PARAMS", "running")
+    code, out, err = run("reconcile-servers", "--all", "--fix-unsynced-nics", "--output", "json")
+    found = findings(out)
+    assert set(found) == {("unsynced-nics", "server %s" % ended.id)}, out + err
+    assert not NetworkInterface.objects.filter(machine=ended).exists()
+    assert IPPool(IPPoolTable.objects.get(network=net), net).is_available("192.0.2.2")
+    assert NetworkInterface.objects.filter(machine=running).exists()

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.db.models import Count, F
-from synnefo.db.models import Backend, Flavor, Network, NetworkInterface, VirtualMachine
+from synnefo.db.models import Backend, Flavor, Network, NetworkInterface, PendingNic, VirtualMachine
 from synnefo.logic import state
 from synnefo.logic.reconciliation import events
 from synnefo.logic.reconciliation.ganeti import (
@@ -139,6 +139,12 @@ def nic_keys(nics, known_networks):
     return keys
 
 
+def _padded(values, like):
+    """``values`` as a list as long as ``like`` (missing ones None)."""
+    values, size = list(values or []), len(like or [])
+    return (values + [None] * size)[:size]
+
+
 def _watched_jobs(vm):
     jobs = []
     if vm.task and vm.task_job_id is not None:
@@ -157,6 +163,18 @@ class ServerChecker:
         self.backend = view.backend
         self.now = now or datetime.datetime.now(datetime.UTC)
         self.grace = datetime.timedelta(seconds=settings.RECONCILIATION_BUILD_GRACE)
+        self._unsubmitted = None
+
+    def unsubmitted_connects(self, vm_id):
+        """The connects of server ``vm_id`` whose job id was never recorded,
+        older than the grace (one query per backend and run: there are few)."""
+        if self._unsubmitted is None:
+            self._unsubmitted = {}
+            for row in PendingNic.objects.filter(
+                    machine__backend=self.backend, kind="CONNECT", job_id__isnull=True,
+                    created__lt=self.now - self.grace).values("id", "machine_id", "network_id", "ipv4"):
+                self._unsubmitted.setdefault(row["machine_id"], []).append(SimpleNamespace(**row))
+        return self._unsubmitted.get(vm_id, [])
 
     @property
     def when(self):
@@ -184,15 +202,20 @@ class ServerChecker:
             return issues
         self._state(vm, inst, operstate, issues)
         self._nics(vm, inst, nics, known_networks, issues)
+        self._unsubmitted_connects(vm, inst, nics, issues)
         self._flavor(vm, inst, issues)
         return issues
 
     # -- jobs whose message was lost -----------------------------------------
 
+    def _task_without_job(self, vm):
+        """A task whose submission was cut short: no job id past the grace."""
+        return bool(vm.task and vm.task != "BUILD" and vm.task_job_id is None
+                    and self.now - state.as_utc(vm.updated) > self.grace)
+
     def _lost_jobs(self, vm, issues):
         operstate = vm.operstate
-        if vm.task and vm.task != "BUILD" and vm.task_job_id is None \
-                and self.now - state.as_utc(vm.updated) > self.grace:
+        if self._task_without_job(vm):
             # The API took the task, then its submission was cut short (the
             # database or the API worker went away) before the job id was
             # written: no message will ever clear it. The state rules below
@@ -312,8 +335,9 @@ class ServerChecker:
                                     "STARTED -> STOPPED: the instance is down in Ganeti"))
 
     def _nics(self, vm, inst, nics, known_networks, issues):
-        if any(n.dirty for n in nics):
-            return  # a disconnect is pending
+        if any(n.dirty for n in nics) and vm.task:
+            return  # a disconnect is pending (once its task ended, a NIC still marked
+            #        dirty only means the hook's message was lost: compare)
         wanted = ganeti_nics(inst, known_networks)
         theirs = nic_keys(wanted, known_networks)
         ours = [(n.index, n.network_id, n.mac, n.ipv4) for n in nics]
@@ -327,6 +351,37 @@ class ServerChecker:
             events.diagnose(vm.id, "NICs rebuilt from Ganeti", details=details)
             return "NICs: %s" % events.net_status(vm.id, wanted, self.when)
         self._issue(issues, "unsynced-nics", vm, details, repair)
+
+    def _unsubmitted_connects(self, vm, inst, nics, issues):
+        """A connect cut short before its job id was written (the API answered
+        that Ganeti may have it) whose NIC Ganeti still does not have after
+        the grace: it never reached Ganeti, its address goes back."""
+        if vm.task == "CONNECT" and not self._task_without_job(vm):
+            return  # still in flight
+        known_macs = {n.mac for n in nics}
+        theirs = [(network_id_of(name), ip, mac) for mac, ip, name in zip(
+            inst.get("nic.macs") or [], _padded(inst.get("nic.ips"), inst.get("nic.macs")),
+            _padded(inst.get("nic.networks.names"), inst.get("nic.macs")), strict=True)]
+        for pending in self.unsubmitted_connects(vm.id):
+            made = any(net == pending.network_id and (ip == pending.ipv4 if pending.ipv4 else
+                                                     mac not in known_macs)
+                       for net, ip, mac in theirs)
+            if made:
+                continue  # the NIC check above rebuilds it from Ganeti
+            self._issue(issues, "pending-task", vm,
+                        "connect to network %s (%s) never reached Ganeti"
+                        % (pending.network_id, pending.ipv4 or "no address"),
+                        self._give_back_connect(vm.id, pending))
+
+    def _give_back_connect(self, vm_id, pending):
+        def repair():
+            from synnefo.logic import callbacks
+            if not callbacks.abandon_unsubmitted_connect(pending.id):
+                return "already settled"
+            events.diagnose(vm_id, "gave back %s: its connect to network %s never reached Ganeti"
+                            % (pending.ipv4 or "a NIC without address", pending.network_id))
+            return "address given back" if pending.ipv4 else "pending NIC removed"
+        return repair
 
     def _flavor(self, vm, inst, issues):
         be = inst.get("beparams") or {}
