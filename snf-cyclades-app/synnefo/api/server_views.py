@@ -98,8 +98,13 @@ def create_server(request):
     key = idempotency_key(request)
     vm, password = logic.create(request.userid, name, flavor_id, image_id, metadata=metadata,
                                 personality=personality, idempotency_key=key)
-    with outage.after_effect(logic.created_message(vm.id, key), retry_safe=key is not None):
+    try:
         server = server_to_dict(get_server(request.userid, vm.id))
+    except outage.DATABASE_ERRORS:
+        # The server exists and its job went to Ganeti: the create is
+        # accepted, described from what this request knows (no NIC yet).
+        vm.api_metadata, vm.api_nics, vm.api_diagnostic = dict(metadata or {}), [], None
+        server = server_to_dict(vm)
     if not getattr(vm, "replayed", False):
         server["status"] = "BUILD"  # a replay shows the server as it is now
     if password is not None:

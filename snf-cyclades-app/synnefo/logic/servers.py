@@ -267,16 +267,27 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
         if unknown:  # Ganeti may be creating it: look for its job (no lock held)
             job_id = outcome.find_job(get_rapi_client(backend), instance_name(vm.id),
                                       "OP_INSTANCE_CREATE")
-        with transaction.atomic():
-            locked = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
-            if unknown:
-                if job_id is None:
-                    _keep_unknown_create(locked, failure)
-                failure = None  # keep BUILD and the address until the outcome is known
-            if failure is not None:  # the VM must not stay in BUILD
-                _undo_create(locked, network.id, ip, backend.id if charged else None, size, failure)
-            elif job_id is not None:
-                _record_create_job(locked, job_id)
+        unknown_failure, failure = (failure, None) if unknown else (None, failure)
+        # (unknown: keep BUILD and the address until the outcome is known)
+        try:
+            with transaction.atomic():
+                locked = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
+                if unknown and job_id is None:
+                    _keep_unknown_create(locked, unknown_failure)
+                if failure is not None:  # the VM must not stay in BUILD
+                    _undo_create(locked, network.id, ip, backend.id if charged else None, size, failure)
+                elif job_id is not None:
+                    _record_create_job(locked, job_id)
+        except outage.DATABASE_ERRORS as exc:
+            if failure is not None:
+                raise  # not undone: the answer says the server exists (reconciliation ends it)
+            # Submitted (or maybe submitted): the server builds whatever the
+            # database does now, so the create is accepted; the dispatcher
+            # records its job from Ganeti's messages, reconciliation from
+            # Ganeti itself.
+            log.error("Server %s: its create job %s went to Ganeti but could not be recorded: %s",
+                      vm.id, job_id, exc)
+            return vm, password
     # Past the undo (committed): the create had no effect.
     if isinstance(failure, SUBMIT_ERRORS):
         raise ServiceUnavailable("Failed to create server: %s" % failure) from failure

@@ -12,7 +12,7 @@ import json
 import threading
 
 import pytest
-from api_helpers import fault_of, make_world
+from api_helpers import fault_of, make_world, rapi_error
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from synnefo.db.models import IdempotencyKey, Network, User, VirtualMachine
 from synnefo.logic import idempotency
@@ -116,25 +116,39 @@ def test_database_gone_while_submitting_is_undone_and_retry_creates(api_world, m
 
 # --- past the effect: the answer says so, the key makes the retry safe -------------
 
-def test_database_gone_after_the_job_is_submitted(api_world, monkeypatch):
+def test_database_gone_after_the_job_is_submitted_still_accepts_the_create(api_world, monkeypatch):
+    # The server exists and its job is in Ganeti: the create happened, so the
+    # answer is 202 (never a 503 for a create that happened); the dispatcher
+    # records the job later.
     fail_once(monkeypatch, servers_logic, "_record_create_job", OperationalError("server closed"))
     response = create(api_world, key="retry-me")
-    message = fault_of(response, "serviceUnavailable", 503)
+    server = server_of(response)
     (vm_id,) = live_servers()
-    assert message == ("Database unavailable after the request took effect: server %d was created "
-                       "and may be building; retry with the same X-Idempotency-Key to get it." % vm_id)
-    assert response["Retry-After"] == "5"
-    retried = create(api_world, key="retry-me")
-    server = server_of(retried)
-    assert server["id"] == vm_id and retried["X-Idempotency-Replayed"] == "true"
+    assert response.status_code == 202 and server["id"] == vm_id and server["status"] == "BUILD"
     assert len(server["adminPass"]) == 10
+    retried = create(api_world, key="retry-me")
+    assert server_of(retried)["id"] == vm_id and retried["X-Idempotency-Replayed"] == "true"
+    assert server_of(retried)["adminPass"] == server["adminPass"]
     assert live_servers() == [vm_id]
     assert api_world["rapi"].names().count("create_instance") == 1
 
 
-def test_database_gone_after_commit_without_key_says_do_not_repeat(api_world, monkeypatch):
+def test_database_gone_while_describing_the_new_server_still_accepts_it(api_world, monkeypatch):
     from synnefo.api import server_views
     fail_once(monkeypatch, server_views, "get_server", OperationalError("server closed"))
+    response = api_world["api"].post("/servers", {"server": {
+        "name": "web", "flavorRef": api_world["flavor"].id, "imageRef": "img1",
+        "metadata": {"role": "db"}}})
+    server = server_of(response)
+    (vm_id,) = live_servers()
+    assert response.status_code == 202 and server["id"] == vm_id
+    assert server["status"] == "BUILD" and server["metadata"] == {"values": {"role": "db"}}
+    assert "adminPass" in server
+
+
+def test_database_gone_while_undoing_a_refused_create_says_the_server_exists(api_world, monkeypatch):
+    api_world["rapi"].fail["create_instance"] = rapi_error("bad disk template")
+    fail_once(monkeypatch, servers_logic, "_undo_create", OperationalError("server closed"))
     response = create(api_world)
     message = fault_of(response, "serviceUnavailable", 503)
     (vm_id,) = live_servers()
