@@ -86,8 +86,9 @@ def create_request(request):
 
 def create_server(request):
     name, flavor_id, image_id, metadata, personality = create_request(request)
+    # queued: the answer does not wait for Ganeti (synnefo.logic.create_submit)
     vm, password = logic.create(request.userid, name, flavor_id, image_id, metadata=metadata,
-                                personality=personality)
+                                personality=personality, queued=True)
     server = server_to_dict(get_server(request.userid, vm.id))
     server["status"] = "BUILD"
     server["adminPass"] = password

@@ -195,16 +195,22 @@ def release_ip(network_id, ip):
 
 
 def create(userid, name, flavor_id, image_id, metadata=None, personality=None, backend=None,
-           password=None, check_limit=True):
+           password=None, check_limit=True, queued=False):
     """Create a server; returns ``(vm, password)``.
 
     Admin-only keywords (``snf-manage server-create``): ``backend`` bypasses the
     allocator, ``password`` replaces the generated one, ``check_limit=False``
     skips the per-user server limit.
 
+    ``queued`` (POST /servers): the create job is committed with the server
+    and submitted by :mod:`synnefo.logic.create_submit` (a refusal then shows
+    as ERROR with Ganeti's reason); otherwise it is submitted here, and a
+    refusal raises ``ServiceUnavailable`` with the server removed.
+
     Call it outside any transaction: the VM row must be committed before the
     create job is submitted (spec 02 §4.3).
     """
+    from synnefo.logic import create_submit
     validation.server_name(name)
     metadata = validation.metadata(metadata)
     personality = validation.personality(personality)
@@ -234,6 +240,14 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
         # NIC or the create fails (callbacks.abandon_pending_nics).
         PendingNic.objects.create(machine=vm, network=network, kind="CREATE",
                                   ipv4=None if ip == "pool" else ip)
+        if queued:
+            nic = {"ip": ip, "network": network_name(network.id)}
+            create_submit.record(vm, create_instance_payload(vm, nic, flavor, image, password,
+                                                             personality), charged)
+    if queued:
+        create_submit.schedule(vm.id)
+        vm.refresh_from_db()
+        return vm, password
 
     # The row is committed; the job is submitted with no lock held (a slow
     # Ganeti must not stall the dispatchers nor, on SQLite, every writer) and
@@ -507,7 +521,20 @@ def reboot(userid, vm_id, reboot_type="SOFT"):
 
 
 def destroy(userid, vm_id):
+    removed = _destroy_unsubmitted(userid, vm_id)
+    if removed is not None:
+        return removed
     return _server_action(userid, vm_id, "DESTROY", lambda c, name: c.delete_instance(name))
+
+
+def _destroy_unsubmitted(userid, vm_id):
+    """The server, removed, when its create job was still queued in
+    :mod:`synnefo.logic.create_submit` (Ganeti never heard of it); else ``None``."""
+    from synnefo.logic import create_submit
+    with transaction.atomic():
+        vm = get_vm(userid, vm_id, for_update=True)
+        validate_server_action(vm, "DESTROY")
+        return create_submit.cancel(vm)
 
 
 # --- operator changes (DB only) --------------------------------------------
