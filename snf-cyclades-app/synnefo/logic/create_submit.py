@@ -113,7 +113,8 @@ def submit(vm_id):
             job_id = outcome.find_job(client, name, "OP_INSTANCE_CREATE")
         if job_id is None:
             payload = json.loads(secrets.decrypt(row.payload, what="the create job of %s" % name))
-            log.info("Creating instance %s on %s", name, vm.backend)
+            from synnefo.logic.servers import masked
+            log.info("Creating instance %s on %s: %s", name, vm.backend, masked(payload))
             job_id = client.create_instance(**payload)
     except Exception as exc:  # noqa: BLE001 - every failure has an outcome below
         from synnefo.logic.servers import SUBMIT_ERRORS
