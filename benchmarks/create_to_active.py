@@ -23,12 +23,12 @@ temporary database and exchange).
 
 3. POST latency with creates in flight: a probe of ``--probe`` (10)
    concurrent POSTs, once on the idle system (before step 2, after as many
-   POSTs to warm the API up, waited for until ACTIVE) and once as soon as every POST of step 2 has been answered, while
-   its creates are still in flight (how many is printed). The probe's median
-   POST latency then, over the idle one, is the figure of a POST latency
-   that stays bounded however many creates are in flight (the POSTs of step
-   2 themselves queue for the API's 8 threads, whatever each costs: their
-   median is printed too).
+   POSTs to warm the API up, waited for until ACTIVE) and once as soon as
+   every POST of step 2 has been answered, while its creates are still in
+   flight (how many is printed). The probe's median POST latency then, over
+   the idle one, is the figure of a POST latency that stays bounded however
+   many creates are in flight (the POSTs of step 2 themselves queue for the
+   API's 8 threads, whatever each costs: their median is printed too).
 
 Printed for both: wall time from the first request until all N are done,
 median and p99 of per-create request->done time and of the submit latency
