@@ -169,11 +169,14 @@ def cancel(vm):
     create job is still queued here, the row goes and so does the server,
     without asking Ganeti (address back, backend uncharged); returns the
     server. ``None`` when it has no row. Raises ``BuildInProgress`` while a
-    submitter is sending the job (the DELETE could reach Ganeti first)."""
+    submitter is sending the job (the DELETE could reach Ganeti first), or
+    until the sweeper settles a claim that expired."""
     from synnefo.logic import callbacks
-    now = timezone.now()
-    row = CreateSubmission.objects.filter(_unclaimed(now), pk=vm.pk).first()
-    if row is None or not CreateSubmission.objects.filter(_unclaimed(now), pk=vm.pk).delete()[0]:
+    # Never claimed: Ganeti cannot have it (a claim that expired may have sent
+    # it: the sweeper finds out first).
+    never_claimed = CreateSubmission.objects.filter(pk=vm.pk, claimed_until__isnull=True, attempts=0)
+    row = never_claimed.first()
+    if row is None or not never_claimed.delete()[0]:
         if CreateSubmission.objects.filter(pk=vm.pk).exists():
             raise BuildInProgress("The server's create request is being sent to Ganeti: "
                                   "try again in a moment.")

@@ -194,6 +194,17 @@ def test_delete_while_submission_is_sent_asks_to_retry(world, rapi, queued):
     assert not VirtualMachine.objects.get(pk=vm.pk).deleted
 
 
+def test_delete_after_an_expired_claim_waits_for_the_sweeper(world, rapi, queued):
+    vm, _ = queued()
+    create_submit.claim(vm.id)  # its claimant may have sent the job, then died
+    CreateSubmission.objects.update(claimed_until=timezone.now() - datetime.timedelta(seconds=1))
+    with pytest.raises(errors.BuildInProgress):
+        servers.destroy("alice", vm.id)
+    create_submit.sweep()
+    servers.destroy("alice", vm.id)
+    assert rapi.names()[-1] == "delete_instance"
+
+
 def test_delete_after_submission_asks_ganeti(world, rapi, queued):
     vm, _ = queued()
     create_submit.submit(vm.id)
