@@ -10,7 +10,9 @@ cluster would otherwise stall every writer of the locked rows, or on SQLite
 every writer at all), and RAPI calls keep to the request budget
 (``GANETI_RAPI_REQUEST_TIMEOUT``, no retry). Creation commits the new VM row,
 submits the create job, then records the job id under the VM's row lock,
-merging what a dispatcher wrote meanwhile. Actions record the pending task
+merging what a dispatcher wrote meanwhile; for POST /servers the job is
+committed with the row and submitted after the answer
+(:mod:`synnefo.logic.create_submit`). Actions record the pending task
 (the next GET shows it), submit the job, then record its id the same way; a
 failed submission puts the previous task back.
 """
