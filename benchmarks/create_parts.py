@@ -23,6 +23,7 @@ It asserts nothing; the figures are in ``docs/benchmarks.rst`` ("Creates").
 import argparse
 import cProfile
 import io
+import logging
 import os
 import pstats
 import secrets
@@ -73,6 +74,7 @@ def logic_parts(deployment, flavor, image, count):
     os.environ["DJANGO_SETTINGS_MODULE"] = "synnefo.settings"
     import django
     django.setup()
+    logging.getLogger("synnefo").setLevel(logging.WARNING)  # one INFO line per create otherwise
     from synnefo.logic import create_submit, servers
     from synnefo.tools.quickstart import DEMO_USER
     pending = []
