@@ -21,14 +21,31 @@ temporary database and exchange).
    seconds; a server is done at its ``updated`` time when first seen ACTIVE
    with no task (the commit that made it ACTIVE, or a later one).
 
+3. POST latency with creates in flight: a probe of ``--probe`` (10)
+   concurrent POSTs, once on the idle system (before step 2, after as many
+   POSTs to warm the API up, waited for until ACTIVE) and once as soon as
+   every POST of step 2 has been answered, while its creates are still in
+   flight (how many is printed). The probe's median POST latency then, over
+   the idle one, is the figure of a POST latency that stays bounded however
+   many creates are in flight (the POSTs of step 2 themselves queue for the
+   API's 8 threads, whatever each costs: their median is printed too).
+
 Printed for both: wall time from the first request until all N are done,
 median and p99 of per-create request->done time and of the submit latency
 (POST /servers; RAPI create, queueing for a connection included), then the
 ratios system / simulator alone. Failed creates (an error answer, a job or server in error) are
-listed; the figures then cover the creates that finished.
+listed; the figures then cover the creates that finished. The goals go to
+``_summary.report``: total time system / simulator alone (goal <= 1.3) and
+the probe's median POST latency with creates in flight / idle (goal <= 2).
 
-Usage: ``python benchmarks/create_to_active.py [--servers N] [--stack STACK]
-[--deadline S] [--keep]``; ``--servers 10`` is a smoke run; at most 250 (the
+Profile (where a POST's time goes, ``docs/benchmarks.rst``): run with
+``--keep`` and, while step 2 runs, ``py-spy dump --pid PID`` or ``py-spy
+record -d 20 -o api.svg --pid PID`` on a gunicorn worker (``pgrep -f
+'gunicorn.*synnefo'``); the API's access log (``--keep``: ``logs/api.log``)
+gives each request's duration.
+
+Usage: ``python benchmarks/create_to_active.py [--servers N] [--probe P] [--stack STACK]
+[--deadline S] [--keep]``; ``--servers 10`` is a smoke run; N + 3 P at most 250 (the
 public network is a /24). Every wait is bounded by ``--deadline`` seconds per
 phase; the run always stops the deployment and removes its files (``--keep``
 keeps them). It asserts nothing; it exits 1 when a create failed or did not
@@ -48,6 +65,7 @@ import tempfile
 import threading
 import time
 
+from _summary import report as report_goal
 from synnefo.tools.client import ClientError, ComputeClient
 from synnefo.tools.loopback import (
     answers,
@@ -111,9 +129,10 @@ class Stack:
 def sim_args(args):
     """The e2e tests' job duration, and a node big enough for every create
     (the default 32 GiB / 1 TiB node would refuse most of 200 servers)."""
+    servers = args.servers + 3 * args.probe
     return ["--job-duration", str(args.job_duration),
-            "--node-memory", str(32768 + args.servers * 4096),
-            "--node-disk", str(1048576 + args.servers * 100 * 1024)]
+            "--node-memory", str(32768 + servers * 4096),
+            "--node-disk", str(1048576 + servers * 100 * 1024)]
 
 
 class Phase:
@@ -142,16 +161,25 @@ class Phase:
         with self.lock:
             self.errors.setdefault(key, why)
 
+    def _own(self, table):
+        """Of ``table``, the creates of this phase (the poller sees every server)."""
+        return {k: v for k, v in table.items() if k in self.sent or str(k).startswith("post-")}
+
+    def in_flight(self):
+        with self.lock:
+            return len(self.sent) - len(self._own(self.done)) - len(self._own(self.errors))
+
     def settled(self):
         """Every create either done or failed."""
         with self.lock:
-            return len(self.done) + len(self.errors) >= self.count
+            return len(self._own(self.done)) + len(self._own(self.errors)) >= self.count
 
     def result(self):
         with self.lock:
-            per_create = [self.done[k] - self.sent[k] for k in self.done if k in self.sent]
-            total = (max(self.done.values()) - min(self.sent.values())) if self.done else float("nan")
-            return {"done": len(self.done), "errors": dict(self.errors), "total": total,
+            done = self._own(self.done)
+            per_create = [done[k] - self.sent[k] for k in done]
+            total = (max(done.values()) - min(self.sent.values())) if done else float("nan")
+            return {"done": len(done), "errors": self._own(self.errors), "total": total,
                     "poll_errors": list(self.poll_errors),
                     "per_create": median_p99(per_create),
                     "submit": median_p99(list(self.latency.values()))}
@@ -309,16 +337,39 @@ def poll_servers(api, phase, seen_at):
             phase.failed(server["id"], "server %s went to ERROR" % server["id"])
 
 
-def whole_system(deployment, args, body):
-    phase = Phase(args.servers)
+def whole_system(deployment, args, body, count=None, probe=None):
+    """``count`` (default ``--servers``) creates at once, waited for until
+    done. ``probe``: a callable started once every POST has been answered,
+    given the number of creates then in flight."""
+    count = count or args.servers
+    phase = Phase(count)
     deadline = time.monotonic() + args.deadline
-    threads = start_together(args.servers, post_server, lambda i: (deployment, phase, i, body), deadline)
+    threads = start_together(count, post_server, lambda i: (deployment, phase, i, body), deadline)
+    probing = None
     with api_client(deployment) as api:
         while time.monotonic() < deadline and (alive(threads) or not phase.settled()):
             started = time.monotonic()
+            if probe is not None and probing is None and not alive(threads):
+                in_flight = phase.in_flight()
+                probing = threading.Thread(target=probe, args=(in_flight,), daemon=True)
+                probing.start()
             poll_servers(api, phase, time.time())
             time.sleep(max(0.0, args.poll - (time.monotonic() - started)))
+    if probing is not None:
+        probing.join(max(1.0, deadline - time.monotonic()))
     return phase.result()
+
+
+def probe_posts(deployment, args, body, results, key):
+    """``--probe`` concurrent POSTs; their latencies go to ``results[key]``
+    (the servers they create are not waited for)."""
+    phase = Phase(args.probe)
+    deadline = time.monotonic() + args.deadline
+    threads = start_together(args.probe, post_server, lambda i: (deployment, phase, i, body), deadline)
+    for thread in threads:
+        thread.join(max(1.0, deadline - time.monotonic()))
+    results[key] = phase.result()["submit"][0]
+    results[key + "_errors"] = dict(phase.errors)
 
 
 # -- the run -----------------------------------------------------------------------
@@ -360,7 +411,20 @@ def run(deployment, stack, args):
     limit = simulator_alone(deployment, args, instance_body(flavor, image, network))
     report("simulator alone:", "jobs succeeded", limit, args.servers)
     body = {"name": "bench", "image_id": image["id"], "flavor_id": flavor["id"]}
-    system = whole_system(deployment, args, body)
+    probes = {}
+    if args.probe:
+        # the first requests of each API process pay its warm-up (imports,
+        # the key stretching of SECRET_ENCRYPTION_KEY): not the idle figure
+        whole_system(deployment, args, dict(body, name="warm-up"), count=args.probe)
+        idle = whole_system(deployment, args, dict(body, name="probe-idle"), count=args.probe)
+        probes["idle"] = idle["submit"][0]
+        report("probe, idle:", "ACTIVE", idle, args.probe)
+
+    def busy_probe(in_flight):
+        probes["in_flight"] = in_flight
+        probe_posts(deployment, args, dict(body, name="probe-busy"), probes, "busy")
+
+    system = whole_system(deployment, args, body, probe=busy_probe if args.probe else None)
     report("whole system:", "ACTIVE", system, args.servers)
     complete = limit["done"] == system["done"] == args.servers
     if limit["done"] and system["done"]:
@@ -368,6 +432,18 @@ def run(deployment, stack, args):
               % (system["total"] / limit["total"], system["per_create"][0] / limit["per_create"][0],
                  system["per_create"][1] / limit["per_create"][1],
                  "" if complete else " (over the creates that finished)"))
+        report_goal("POST /servers to ACTIVE, %d at once (%s)" % (args.servers, stack.label()),
+                    "%.1f s" % system["total"], "%.1f s simulator alone" % limit["total"],
+                    system["total"] / limit["total"], 1.3, higher_is_better=False)
+    if "busy" in probes and probes.get("idle"):
+        print("POST latency of %d concurrent POSTs: median %.1f ms idle, %.1f ms with %d creates "
+              "in flight%s; the %d POSTs at once: median %.1f ms"
+              % (args.probe, probes["idle"] * 1000, probes["busy"] * 1000, probes["in_flight"],
+                 " (%d failed)" % len(probes["busy_errors"]) if probes["busy_errors"] else "",
+                 args.servers, system["submit"][0] * 1000))
+        report_goal("POST /servers median latency, %d creates in flight vs none" % probes["in_flight"],
+                    "%.0f ms" % (probes["busy"] * 1000), "%.0f ms idle" % (probes["idle"] * 1000),
+                    probes["busy"] / probes["idle"], 2.0, higher_is_better=False)
     if not complete:
         print("create_to_active: not every create finished within %.0f s (--keep keeps the logs)"
               % args.deadline, file=sys.stderr)
@@ -391,6 +467,9 @@ def parse_args(argv):
     parser.add_argument("--rapi-clients", type=int, default=8,
                         help="RAPI connections submitting the limit's creates (default 8: the API's "
                              "2 gunicorn workers x 4 threads)")
+    parser.add_argument("--probe", type=int, default=10,
+                        help="concurrent POSTs of the latency probe, idle and with the creates in "
+                             "flight (default 10; 0: no probe)")
     parser.add_argument("--poll", type=float, default=0.1, help="GET /servers/detail interval (s)")
     parser.add_argument("--deadline", type=float, default=300, help="bound on each phase (s)")
     parser.add_argument("--keep", action="store_true",
@@ -398,6 +477,9 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if not 1 <= args.servers <= MAX_SERVERS:
         parser.error("--servers must be between 1 and %d (the public network is a /24)" % MAX_SERVERS)
+    if args.probe < 0 or args.servers + 3 * args.probe > MAX_SERVERS:
+        parser.error("--servers + 3 x --probe must be at most %d (the public network is a /24)"
+                     % MAX_SERVERS)
     return args
 
 

@@ -96,17 +96,16 @@ def create_request(request):
 def create_server(request):
     name, flavor_id, image_id, metadata, personality = create_request(request)
     key = idempotency_key(request)
+    # queued: the answer does not wait for Ganeti (synnefo.logic.create_submit)
     vm, password = logic.create(request.userid, name, flavor_id, image_id, metadata=metadata,
-                                personality=personality, idempotency_key=key)
+                                personality=personality, idempotency_key=key, queued=True)
     try:
         server = server_to_dict(get_server(request.userid, vm.id))
     except outage.DATABASE_ERRORS:
-        # The server exists and its job went to Ganeti: the create is
+        # The server is committed with its create job: the create is
         # accepted, described from what this request knows (no NIC yet).
         vm.api_metadata, vm.api_nics, vm.api_diagnostic = dict(metadata or {}), [], None
         server = server_to_dict(vm)
-    if not getattr(vm, "replayed", False):
-        server["status"] = "BUILD"  # a replay shows the server as it is now
     if password is not None:
         server["adminPass"] = password
     return replay_marked(render(request, {"server": server}, status=202), vm)

@@ -42,6 +42,16 @@ GANETI_RAPI_REQUEST_TIMEOUT = 5
 # (then run "snf-manage backend-update-status" from cron).
 BACKEND_STATS_REFRESH_INTERVAL = 60
 
+# Server creation (docs/benchmarks.rst, "Creates"): POST /servers commits the
+# server and its create job, then answers at once; this many threads of each
+# API process submit the jobs to Ganeti (0: the request's own thread does, before
+# answering, with the same outcome: ERROR with Ganeti's reason on a refusal).
+CREATE_SUBMIT_THREADS = 4
+# Seconds between two passes of each dispatcher's sweeper, which submits the
+# create jobs an API process left behind (it stopped before submitting them);
+# 0 = never.
+CREATE_SUBMIT_SWEEP_INTERVAL = 10
+
 # Append dry-run=1 to every job-submitting RAPI call (Ganeti validates but runs
 # nothing). The reference tied this to TEST; here it is separate so tests can
 # drive a simulator.

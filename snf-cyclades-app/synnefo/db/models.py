@@ -320,6 +320,39 @@ class VirtualMachineMetadata(models.Model):
         ]
 
 
+class CreateSubmission(models.Model):
+    """A create job committed with its server but not yet submitted to Ganeti.
+
+    Written in the create's transaction (with the server in BUILD, its
+    address and the limit check) and removed in the transaction that records
+    the outcome of the submission (the job id, or ERROR with Ganeti's reason):
+    see :mod:`synnefo.logic.create_submit`. ``payload`` is the CreateInstance
+    body, encrypted (it holds the server's password). ``claimed_until``: a
+    submitter holds it until then; a row unclaimed for long, or whose claim
+    expired, is submitted by the dispatchers' sweeper. ``attempts`` counts the
+    claims: after the first, Ganeti's job list is read before submitting again.
+    """
+
+    machine = models.OneToOneField(VirtualMachine, on_delete=models.CASCADE, primary_key=True,
+                                   related_name="create_submission")
+    payload = models.TextField()
+    charged = models.BooleanField(default=False, help_text="the allocator charged the backend")
+    created = models.DateTimeField(auto_now_add=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["machine_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(payload__startswith="fernet:"),
+                                   name="createsubmission_payload_encrypted"),
+            models.CheckConstraint(condition=Q(attempts__gte=0), name="createsubmission_attempts"),
+        ]
+
+    def __str__(self):
+        return "create of server %s (%d attempts)" % (self.machine_id, self.attempts)
+
+
 DIAGNOSTIC_LEVELS = ("ERROR", "WARNING", "INFO", "DEBUG")
 
 

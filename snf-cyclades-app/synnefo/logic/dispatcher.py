@@ -16,7 +16,8 @@ acknowledged only after that transaction committed:
 
 A thread of each dispatcher refreshes the backends' resource statistics
 (:mod:`synnefo.logic.backend_stats`), so that the allocator never asks Ganeti
-while a create waits.
+while a create waits; another submits the create jobs an API process left
+behind (:class:`synnefo.logic.create_submit.Sweeper`).
 
 SIGTERM / SIGINT: finish the current message, then exit 0.
 """
@@ -283,6 +284,17 @@ def start_stats_refresher(settings, stop_event):
     return refresher
 
 
+def start_create_sweeper(settings, stop_event):
+    """The thread that submits the create jobs an API process left behind
+    (:mod:`synnefo.logic.create_submit`), unless the interval is 0."""
+    if not settings.CREATE_SUBMIT_SWEEP_INTERVAL:
+        return None
+    from synnefo.logic.create_submit import Sweeper
+    sweeper = Sweeper(stop_event)
+    sweeper.start()
+    return sweeper
+
+
 def _run(settings, stop_event):
     try:
         broker = make_broker(settings)
@@ -295,6 +307,7 @@ def _run(settings, stop_event):
                             max_retry_delay=settings.DISPATCHER_DB_RETRY_MAX_DELAY)
     log.info("%s starting (pid %d)", PROG, os.getpid())
     refresher = start_stats_refresher(settings, stop_event)
+    sweeper = start_create_sweeper(settings, stop_event)
     try:
         dispatcher.declare()
         dispatcher.run()
@@ -302,9 +315,10 @@ def _run(settings, stop_event):
         log.exception("%s failed", PROG)
         return 1
     finally:
-        if refresher is not None:
-            stop_event.set()
-            refresher.join(5)
+        for thread in (refresher, sweeper):
+            if thread is not None:
+                stop_event.set()
+                thread.join(5)
         try:
             broker.close()
         except Exception as exc:

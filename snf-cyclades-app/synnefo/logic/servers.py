@@ -10,7 +10,9 @@ cluster would otherwise stall every writer of the locked rows, or on SQLite
 every writer at all), and RAPI calls keep to the request budget
 (``GANETI_RAPI_REQUEST_TIMEOUT``, no retry). Creation commits the new VM row,
 submits the create job, then records the job id under the VM's row lock,
-merging what a dispatcher wrote meanwhile. Actions record the pending task
+merging what a dispatcher wrote meanwhile; for POST /servers the job is
+committed with the row and submitted after the answer
+(:mod:`synnefo.logic.create_submit`). Actions record the pending task
 (the next GET shows it), submit the job, then record its id the same way; a
 failed submission puts the previous task back.
 """
@@ -195,7 +197,7 @@ def release_ip(network_id, ip):
 
 
 def create(userid, name, flavor_id, image_id, metadata=None, personality=None, backend=None,
-           password=None, check_limit=True, idempotency_key=None):
+           password=None, check_limit=True, idempotency_key=None, queued=False):
     """Create a server; returns ``(vm, password)``.
 
     Admin-only keywords (``snf-manage server-create``): ``backend`` bypasses the
@@ -209,10 +211,16 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
     other parameters raise ``Conflict``. The key is recorded in the
     transaction that inserts the server.
 
+    ``queued`` (POST /servers): the create job is committed with the server
+    and submitted by :mod:`synnefo.logic.create_submit` (a refusal then shows
+    as ERROR with Ganeti's reason); otherwise it is submitted here, and a
+    refusal raises ``ServiceUnavailable`` with the server removed.
+
     Call it outside any transaction: the VM row must be committed before the
     create job is submitted (spec 02 §4.3). A database failure after that
     commit raises :class:`outage.Unavailable` saying the server exists.
     """
+    from synnefo.logic import create_submit
     validation.server_name(name)
     metadata = validation.metadata(metadata)
     personality = validation.personality(personality)
@@ -254,6 +262,17 @@ def create(userid, name, flavor_id, image_id, metadata=None, personality=None, b
         PendingNic.objects.create(machine=vm, network=network, kind="CREATE",
                                   ipv4=None if ip == "pool" else ip)
         idempotency.record(userid, "server", key, request_digest, vm.id, sealed)
+        if queued:
+            nic = {"ip": ip, "network": network_name(network.id)}
+            create_submit.record(vm, create_instance_payload(vm, nic, flavor, image, password,
+                                                             personality), charged)
+    if queued:
+        create_submit.schedule(vm.id)
+        try:
+            vm.refresh_from_db()
+        except outage.DATABASE_ERRORS:
+            pass  # committed: the answer describes it from this request
+        return vm, password
 
     # The row is committed; the job is submitted with no lock held (a slow
     # Ganeti must not stall the dispatchers nor, on SQLite, every writer) and
@@ -555,7 +574,20 @@ def reboot(userid, vm_id, reboot_type="SOFT"):
 
 
 def destroy(userid, vm_id):
+    removed = _destroy_unsubmitted(userid, vm_id)
+    if removed is not None:
+        return removed
     return _server_action(userid, vm_id, "DESTROY", lambda c, name: c.delete_instance(name))
+
+
+def _destroy_unsubmitted(userid, vm_id):
+    """The server, removed, when its create job was still queued in
+    :mod:`synnefo.logic.create_submit` (Ganeti never heard of it); else ``None``."""
+    from synnefo.logic import create_submit
+    with transaction.atomic():
+        vm = get_vm(userid, vm_id, for_update=True)
+        validate_server_action(vm, "DESTROY")
+        return create_submit.cancel(vm)
 
 
 # --- operator changes (DB only) --------------------------------------------

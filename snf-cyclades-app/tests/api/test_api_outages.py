@@ -104,14 +104,21 @@ def test_other_errors_stay_unexpected(api_world, monkeypatch):
     assert not response.has_header("Retry-After")
 
 
-def test_database_gone_while_submitting_is_undone_and_retry_creates(api_world, monkeypatch):
-    # _submit_create fails (its database reads), the undo runs: no effect.
-    fail_once(monkeypatch, servers_logic, "_submit_create", OperationalError("server closed"))
+def test_database_gone_while_submitting_leaves_the_job_to_the_sweeper(api_world, monkeypatch):
+    # POST /servers commits the server with its create job and answers: the
+    # create happened, so it is accepted; a submission cut by the database is
+    # done again by the dispatchers' sweeper (synnefo.logic.create_submit).
+    from synnefo.db.models import CreateSubmission
+    from synnefo.logic import create_submit
+    fail_once(monkeypatch, create_submit, "_record", OperationalError("server closed"))
     response = create(api_world, key="k2")
-    assert fault_of(response, "serviceUnavailable", 503) == DB_DOWN
-    assert live_servers() == [] and not IdempotencyKey.objects.exists()  # the key is released
-    retried = server_of(create(api_world, key="k2"))
-    assert live_servers() == [retried["id"]]
+    server = server_of(response)
+    assert response.status_code == 202 and live_servers() == [server["id"]]
+    # claimed and sent, its job id not written: the sweeper reads Ganeti's job list first
+    assert CreateSubmission.objects.get(machine_id=server["id"]).attempts == 1
+    assert api_world["rapi"].names().count("create_instance") == 1
+    retried = create(api_world, key="k2")
+    assert server_of(retried)["id"] == server["id"] and live_servers() == [server["id"]]
 
 
 # --- past the effect: the answer says so, the key makes the retry safe -------------
@@ -147,14 +154,19 @@ def test_database_gone_while_describing_the_new_server_still_accepts_it(api_worl
 
 
 def test_database_gone_while_undoing_a_refused_create_says_the_server_exists(api_world, monkeypatch):
+    # snf-manage server-create submits in the request (not queued): a refusal
+    # is undone, and when the undo itself meets the outage the answer names
+    # the server that is left (reconciliation ends its build).
+    from synnefo.logic.outage import Unavailable
     api_world["rapi"].fail["create_instance"] = rapi_error("bad disk template")
     fail_once(monkeypatch, servers_logic, "_undo_create", OperationalError("server closed"))
-    response = create(api_world)
-    message = fault_of(response, "serviceUnavailable", 503)
+    with pytest.raises(Unavailable) as caught:
+        servers_logic.create("alice", "web", api_world["flavor"].id, "img1")
     (vm_id,) = live_servers()
-    assert message.endswith("server %d was created and may be building; do not create it again, "
-                            "list your servers instead." % vm_id)
-    assert not response.has_header("Retry-After")
+    assert str(caught.value.message).endswith(
+        "server %d was created and may be building; do not create it again, "
+        "list your servers instead." % vm_id)
+    assert caught.value.retry_after is None
 
 
 def test_database_gone_after_an_action_is_submitted(api_world, monkeypatch):
@@ -215,13 +227,15 @@ def test_expired_key_creates_anew(api_world, settings):
     assert IdempotencyKey.objects.get().object_id == second["id"]
 
 
-def test_create_undone_by_ganeti_releases_the_key(api_world):
-    from api_helpers import rapi_error
+def test_create_refused_by_ganeti_is_replayed_as_the_same_error_server(api_world):
+    # The create happened (a server in ERROR with Ganeti's reason): a retry
+    # with the same key gets that server, never a second one.
     api_world["rapi"].fail["create_instance"] = rapi_error("cluster on fire")
-    fault_of(create(api_world, key="abc"), "serviceUnavailable", 503)
+    first = server_of(create(api_world, key="abc"))
     del api_world["rapi"].fail["create_instance"]
-    server = server_of(create(api_world, key="abc"))
-    assert live_servers() == [server["id"]]
+    again = create(api_world, key="abc")
+    assert server_of(again)["id"] == first["id"] and server_of(again)["status"] == "ERROR"
+    assert live_servers() == [first["id"]]
 
 
 def test_replay_within_the_limit(api_world, settings):

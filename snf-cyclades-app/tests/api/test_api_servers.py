@@ -139,15 +139,23 @@ def test_create_unknown_flavor_or_image(api_world):
     assert not VirtualMachine.objects.exists()
 
 
-def test_create_rapi_failure_is_service_unavailable_and_db_consistent(api_world):
+def test_create_refused_by_ganeti_is_error_with_the_reason_and_releases_the_ip(api_world):
+    """The POST answers before Ganeti is asked (synnefo.logic.create_submit):
+    a refusal shows on the server as ERROR with Ganeti's reason, its address
+    goes back to the pool, and the server counts until it is deleted."""
     rapi = api_world["rapi"]
     rapi.fail["create_instance"] = rapi_error("cluster on fire")
     response = create(api_world)
-    assert "cluster on fire" in fault_of(response, "serviceUnavailable", 503)
+    assert response.status_code == 202
+    server_id = json.loads(response.content)["server"]["id"]
     failed_nics = rapi.last("create_instance")[2]["nics"]
-    assert not VirtualMachine.objects.filter(deleted=False).exists()
-    listed = json.loads(api_world["api"].get("/servers").content)
-    assert listed == {"servers": {"values": []}}
+    shown = json.loads(api_world["api"].get("/servers/%d" % server_id).content)["server"]
+    assert shown["status"] == "ERROR"
+    vm = VirtualMachine.objects.get(pk=server_id)
+    assert "cluster on fire" in vm.backendlogmsg and vm.task is None and not vm.deleted
+    assert VirtualMachineDiagnostic.objects.filter(machine=vm, level="ERROR",
+                                                   message__contains="cluster on fire").exists()
+    assert not vm.pending_nics.exists() and not vm.nics.exists()
     del rapi.fail["create_instance"]
     assert create(api_world).status_code == 202
     # the failed create released its public IP: the next server gets the same one

@@ -17,6 +17,7 @@ from synnefo.db.models import (
     Backend,
     BackendNetwork,
     BridgePoolTable,
+    CreateSubmission,
     Flavor,
     IdempotencyKey,
     Image,
@@ -64,6 +65,7 @@ def w(db):
     finding = ReconciliationFinding.objects.create(run=run, kind="stale", details="gone", result="reported")
     key = IdempotencyKey.objects.create(userid="alice", kind="server", key="k1", digest="0" * 64,
                                         object_id=vm.id)
+    submission = CreateSubmission.objects.create(machine=vm, payload="fernet:x")
     return locals()
 
 
@@ -162,10 +164,14 @@ CHECKS = {
     "idempotency_kind_valid": lambda w: update(w["key"], kind="image"),
     "idempotency_key_not_empty": lambda w: update(w["key"], key=""),
     "idempotency_key_length": lambda w: update(w["key"], key="k" * 256),
+    # CreateSubmission: the payload holds a password, never in clear
+    "createsubmission_payload_encrypted": lambda w: update(w["submission"], payload='{"name": "x"}'),
+    "createsubmission_attempts": lambda w: update(w["submission"], attempts=-1),
 }
 
 # unique=True fields (model.field): a second row with the same value.
 UNIQUE_FIELDS = {
+    "CreateSubmission.machine": lambda w: insert(CreateSubmission, machine=w["vm"], payload="fernet:y"),
     "User.uniq": lambda w: insert(User, uniq="alice"),
     "AuthToken.digest": lambda w: insert(AuthToken, user=w["user"], digest=AuthToken.digest_of("t")),
     "Backend.clustername": lambda w: update(w["backend2"], clustername="c1.example.org"),
@@ -190,6 +196,7 @@ FOREIGN_KEYS = {
     "PendingNic.network": lambda w: update(w["pending"], network_id=MISSING_ID),
     "IPPoolTable.network_fk": lambda w: update(w["ips"], network_id=MISSING_ID),
     "ReconciliationFinding.run": lambda w: update(w["finding"], run_id=MISSING_ID),
+    "CreateSubmission.machine_fk": lambda w: update(w["submission"], machine_id=MISSING_ID),
 }
 
 

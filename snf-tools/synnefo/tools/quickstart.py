@@ -14,7 +14,9 @@ operator's ``snf-manage``) shares. It
    the bridges those name, on the node),
 4. starts ``snf-ganeti-eventd``, two ``snf-dispatcher``, the console proxy
    (``snf-vncauthproxy`` on 127.0.0.1, with a generated control user) and
-   the API (gunicorn) on 127.0.0.1:8000,
+   the API (gunicorn) on 127.0.0.1:8000 (the API's processes submit the
+   create jobs of POST /servers from threads of their own, the dispatchers
+   those an API process left behind: nothing more to start),
 5. prints the web UI's address, the API endpoint and the demo token and
    writes ``var/quickstart.json``,
 

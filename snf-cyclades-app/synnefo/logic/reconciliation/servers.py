@@ -23,7 +23,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.db.models import Count, F
 from synnefo.db.models import Backend, Flavor, Network, NetworkInterface, PendingNic, VirtualMachine
-from synnefo.logic import state
+from synnefo.logic import create_submit, state
 from synnefo.logic.reconciliation import events
 from synnefo.logic.reconciliation.ganeti import (
     BackendUnreachable,
@@ -163,6 +163,9 @@ class ServerChecker:
         self.backend = view.backend
         self.now = now or datetime.datetime.now(datetime.UTC)
         self.grace = datetime.timedelta(seconds=settings.RECONCILIATION_BUILD_GRACE)
+        # Servers whose create job is not submitted yet (read after Ganeti was):
+        # their submitter decides their build, never reconciliation.
+        self.queued = create_submit.queued_ids(self.backend.id)
         self._unsubmitted = None
 
     def unsubmitted_connects(self, vm_id):
@@ -189,6 +192,8 @@ class ServerChecker:
         issues = []
         if state.as_utc(vm.updated) > self.view.taken_at:
             return issues  # changed after Ganeti was read: the next run compares it
+        if vm.id in self.queued:
+            return issues  # its create job waits for a submitter (create_submit)
         operstate = self._lost_jobs(vm, issues)
         if operstate is IN_PROGRESS:
             return []
