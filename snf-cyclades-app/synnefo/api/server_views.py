@@ -6,9 +6,19 @@ personality, enforces the per-user limit without a race and turns RAPI
 failures into serviceUnavailable with the DB left consistent.
 """
 
+from synnefo.api import server_cache
 from synnefo.api.faults import BadRequest, ItemNotFound
-from synnefo.api.server_serializers import load_relations, server_to_dict, servers_queryset
-from synnefo.api.util import api_method, get_changes_since, get_request_dict, render, render_empty
+from synnefo.api.server_rows import list_keys, server_rows, servers_queryset
+from synnefo.api.server_serializers import server_to_dict
+from synnefo.api.util import (
+    api_method,
+    get_changes_since,
+    get_request_dict,
+    list_item,
+    render,
+    render_empty,
+    render_list,
+)
 from synnefo.logic import servers as logic
 
 MAX_DB_ID = 2 ** 63 - 1
@@ -23,11 +33,19 @@ def server_id_of(value):
 
 
 def get_server(userid, server_id):
-    """The caller's server (deleted ones included) with its relations prefetched."""
+    """The caller's server (deleted ones included)."""
     vm = servers_queryset(userid).filter(pk=server_id_of(server_id)).first()
     if vm is None:
         raise ItemNotFound("Server not found.")
     return vm
+
+
+def server_document(userid, server_id):
+    """The detailed answer of the caller's server (deleted ones included)."""
+    rows = server_rows(servers_queryset(userid).filter(pk=server_id_of(server_id)))
+    if not rows:
+        raise ItemNotFound("Server not found.")
+    return server_to_dict(rows[0])
 
 
 @api_method("GET", "POST")
@@ -44,19 +62,31 @@ def servers_detail(request):
 
 def list_servers(request, detail):
     """The caller's servers; with changes-since, those updated since then,
-    deleted ones included, and 304 when there are none."""
+    deleted ones included, and 304 when there are none.
+
+    The detailed list reads ``(id, updated)`` of the servers and renders
+    only those :mod:`synnefo.api.server_cache` does not hold yet."""
     since = get_changes_since(request)
     servers = servers_queryset(request.userid)
     if since is None:
         servers = servers.filter(deleted=False)
     else:
         servers = servers.filter(updated__gte=since)
-    servers = list(servers)
-    if since is not None and not servers:
+    if not detail:
+        items = [{"id": pk, "name": name} for pk, name in servers.values_list("id", "name")]
+        if since is not None and not items:
+            return render_empty(304)
+        return render_list(request, "servers", [list_item(request, "servers", item) for item in items])
+    keys = list_keys(servers)
+    if since is not None and not keys:
         return render_empty(304)
-    if detail:
-        load_relations(servers)
-    return render(request, {"servers": {"values": [server_to_dict(vm, detail) for vm in servers]}})
+
+    def render_missing(ids):
+        rows = server_rows(servers_queryset(request.userid).filter(pk__in=ids))
+        return {row["id"]: list_item(request, "servers", server_to_dict(row)) for row in rows}
+
+    form = ("servers/detail", request.serialization)
+    return render_list(request, "servers", server_cache.fragments(keys, form, render_missing))
 
 
 def create_request(request):
@@ -88,7 +118,7 @@ def create_server(request):
     name, flavor_id, image_id, metadata, personality = create_request(request)
     vm, password = logic.create(request.userid, name, flavor_id, image_id, metadata=metadata,
                                 personality=personality)
-    server = server_to_dict(get_server(request.userid, vm.id))
+    server = server_document(request.userid, vm.id)
     server["status"] = "BUILD"
     server["adminPass"] = password
     return render(request, {"server": server}, status=202)
@@ -105,4 +135,4 @@ def server_item(request, server_id):
     if request.method == "DELETE":
         logic.destroy(request.userid, server_id_of(server_id))
         return render_empty(204)
-    return render(request, {"server": server_to_dict(get_server(request.userid, server_id))})
+    return render(request, {"server": server_document(request.userid, server_id)})

@@ -8,6 +8,12 @@ API_ROOT_URL = APP_INSTALL_URL + "/api"
 # Maximum age in seconds of a changes-since value.
 POLL_LIMIT = 3600
 
+# Rendered servers of GET /servers/detail kept per API process, under their
+# id and `updated` time: at most this many (0 = none kept), none older than
+# API_SERVER_CACHE_SECONDS.
+API_SERVER_CACHE_ENTRIES = 20000
+API_SERVER_CACHE_SECONDS = 60
+
 # Limits per user; a user's own override (snf-manage user-modify) wins.
 MAX_VMS_PER_USER = 3
 VMS_USER_QUOTA = {}

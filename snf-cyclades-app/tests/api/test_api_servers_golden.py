@@ -159,9 +159,14 @@ def golden_api(db, settings):
     return api, server_ids
 
 
-def test_server_answers_are_the_recorded_ones(golden_api):
+@pytest.mark.parametrize("cache_entries", [20000, 0], ids=["cache", "no-cache"])
+def test_server_answers_are_the_recorded_ones(golden_api, settings, cache_entries):
+    """Asked twice: the second time the lists come from the kept fragments
+    (unless the cache is off)."""
+    settings.API_SERVER_CACHE_ENTRIES = cache_entries
     api, server_ids = golden_api
     got = answers(api, server_ids)
+    assert answers(api, server_ids) == got
     if os.environ.get("SNF_RECORD_GOLDEN"):
         os.makedirs(os.path.dirname(GOLDEN), exist_ok=True)
         with open(GOLDEN, "w", encoding="utf-8") as handle:

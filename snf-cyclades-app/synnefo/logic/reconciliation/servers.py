@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.db.models import Count, F
+from django.utils import timezone
 from synnefo.db.models import Backend, Flavor, Network, NetworkInterface, VirtualMachine
 from synnefo.logic import state
 from synnefo.logic.reconciliation import events
@@ -224,7 +225,7 @@ class ServerChecker:
     def _clear_task(self, vm_id, task, job_id):
         def repair():
             VirtualMachine.objects.filter(pk=vm_id, task=task, task_job_id=job_id).update(
-                task=None, task_job_id=None)
+                task=None, task_job_id=None, updated=timezone.now())  # changes-since sees it
             events.diagnose(vm_id, "cleared task %s: Ganeti does not know its job %s" % (task, job_id))
             return "task cleared"
         return repair
@@ -331,7 +332,7 @@ class ServerChecker:
             if flavor is None:  # not offered to users: made only to describe this server
                 flavor = Flavor.objects.create(cpu=cpu, ram=ram, disk=old.disk,
                                                disk_template=old.disk_template, deleted=True)
-            VirtualMachine.objects.filter(pk=vm.id).update(flavor=flavor)
+            VirtualMachine.objects.filter(pk=vm.id).update(flavor=flavor, updated=timezone.now())
             events.diagnose(vm.id, "flavor %s -> %s: the instance has %s CPUs, %s MiB"
                             % (old.name, flavor.name, cpu, ram))
             return "flavor now %s" % flavor.name

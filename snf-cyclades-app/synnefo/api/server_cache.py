@@ -1,0 +1,80 @@
+"""Rendered servers of the lists, kept in each API process (issue 12).
+
+A detailed server's answer is a function of its row and relations, and every
+change to those moves the server's ``updated`` column: ``changes-since``
+depends on that already (the logic layer and the dispatcher save ``updated``
+with every change a user can see: state, task, name, metadata, NICs,
+diagnostics). So the rendered JSON or XML of a server is kept under
+``(form, id, updated)``, and a list reads only ``(id, updated)`` of its
+servers, joins the kept fragments and renders the missing ones (four more
+queries, whatever their number).
+
+Bounds: at most ``API_SERVER_CACHE_ENTRIES`` fragments per process, the
+oldest dropped first, and none older than ``API_SERVER_CACHE_SECONDS``, so a
+change made behind the application's back (SQL by hand) shows within that
+time. ``API_SERVER_CACHE_ENTRIES = 0`` turns the cache off.
+"""
+
+import itertools
+import threading
+import time
+
+from django.conf import settings
+
+
+class FragmentCache:
+    """``key -> (expires, fragment)``, in insertion order, bounded."""
+
+    def __init__(self):
+        self.entries = {}
+        self.lock = threading.Lock()
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+
+    def put_many(self, items, limit):
+        with self.lock:
+            self.entries.update(items)
+            excess = len(self.entries) - limit
+            if excess > 0:
+                for key in list(itertools.islice(self.entries, excess)):
+                    del self.entries[key]
+
+
+CACHE = FragmentCache()
+
+
+def fragments(keys, form, render):
+    """The fragments of the servers ``keys`` (``[(id, updated), ...]``) in
+    ``form`` (any hashable, e.g. ``("json", True)``), in the order of ``keys``.
+
+    ``render(ids)`` returns ``{id: fragment}`` for the servers not kept; a
+    server it does not return (gone meanwhile) is left out.
+    """
+    limit = settings.API_SERVER_CACHE_ENTRIES
+    now = time.monotonic()
+    entries = CACHE.entries
+    found = []
+    missing = []
+    for server_id, updated in keys:
+        entry = entries.get((form, server_id, updated))
+        if entry is not None and entry[0] > now:
+            found.append(entry[1])
+        else:
+            found.append(None)
+            missing.append(server_id)
+    if not missing:
+        return found
+    rendered = render(missing)
+    if limit > 0:
+        expires = now + settings.API_SERVER_CACHE_SECONDS
+        CACHE.put_many({(form, server_id, updated): (expires, rendered[server_id])
+                        for server_id, updated in keys if server_id in rendered}, limit)
+    result = []
+    for (server_id, _), fragment in zip(keys, found, strict=True):
+        if fragment is None:
+            fragment = rendered.get(server_id)
+        if fragment is not None:
+            result.append(fragment)
+    return result
