@@ -7,7 +7,8 @@ the NICs and the latest diagnostic of each), which costs a fraction of
 building a model instance per row.
 
 :func:`list_keys` reads only ``(id, updated)`` of the servers a list holds,
-without Django's value conversion, as keys of :mod:`synnefo.api.server_cache`.
+without Django's value conversion, as keys of :mod:`synnefo.api.server_cache`;
+the compact list reads ``(id, name)`` the same way.
 """
 
 from django.db import connections
@@ -30,14 +31,21 @@ def servers_queryset(userid):
     return VirtualMachine.objects.filter(userid=userid).order_by("id")
 
 
-def list_keys(servers):
-    """``[(id, updated), ...]`` of the queryset ``servers``, in its order, in
-    one query; ``updated`` is the database driver's own value (text on SQLite,
-    a datetime elsewhere): it only has to change whenever the column does."""
-    sql, params = servers.values_list("id", "updated").query.sql_with_params()
+def plain_values(servers, *fields):
+    """``[(value, ...), ...]`` of ``fields`` of the queryset ``servers``, in
+    its order, in one query, as the database driver returns them (no Django
+    conversion: for ids and text that is the value itself)."""
+    sql, params = servers.values_list(*fields).query.sql_with_params()
     with connections[servers.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def list_keys(servers):
+    """``[(id, updated), ...]`` of the queryset ``servers``; ``updated`` is
+    the driver's own value (text on SQLite, a datetime elsewhere): it only has
+    to change whenever the column does."""
+    return plain_values(servers, "id", "updated")
 
 
 def server_rows(servers):

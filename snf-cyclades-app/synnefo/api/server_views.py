@@ -8,7 +8,7 @@ failures into serviceUnavailable with the DB left consistent.
 
 from synnefo.api import server_cache
 from synnefo.api.faults import BadRequest, ItemNotFound
-from synnefo.api.server_rows import list_keys, server_rows, servers_queryset
+from synnefo.api.server_rows import list_keys, plain_values, server_rows, servers_queryset
 from synnefo.api.server_serializers import server_to_dict
 from synnefo.api.util import (
     api_method,
@@ -73,10 +73,10 @@ def list_servers(request, detail):
     else:
         servers = servers.filter(updated__gte=since)
     if not detail:
-        items = [{"id": pk, "name": name} for pk, name in servers.values_list("id", "name")]
+        items = [{"id": pk, "name": name} for pk, name in plain_values(servers, "id", "name")]
         if since is not None and not items:
             return render_empty(304)
-        return render_list(request, "servers", [list_item(request, "servers", item) for item in items])
+        return render(request, {"servers": {"values": items}})
     keys = list_keys(servers)
     if since is not None and not keys:
         return render_empty(304)
