@@ -7,12 +7,13 @@ the NICs and the latest diagnostic of each), which costs a fraction of
 building a model instance per row.
 
 :func:`list_keys` reads only ``(id, updated)`` of the servers a list holds,
-without Django's value conversion, as keys of :mod:`synnefo.api.server_cache`;
+as text, without datetime parsing, as keys of :mod:`synnefo.api.server_cache`;
 the compact list reads ``(id, name)`` the same way.
 """
 
 from django.db import connections
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Subquery, TextField
+from django.db.models.functions import Cast
 from synnefo.db.models import (
     NetworkInterface,
     VirtualMachine,
@@ -42,10 +43,11 @@ def plain_values(servers, *fields):
 
 
 def list_keys(servers):
-    """``[(id, updated), ...]`` of the queryset ``servers``; ``updated`` is
-    the driver's own value (text on SQLite, a datetime elsewhere): it only has
-    to change whenever the column does."""
-    return plain_values(servers, "id", "updated")
+    """``[(id, updated), ...]`` of the queryset ``servers``; ``updated`` as
+    the database writes it in text (no datetime parsing: it only has to
+    change whenever the column does)."""
+    return plain_values(servers.annotate(updated_text=Cast("updated", output_field=TextField())),
+                        "id", "updated_text")
 
 
 def server_rows(servers):
