@@ -27,6 +27,6 @@ import pytest  # noqa: E402
 def _fresh_server_cache():
     """Each test starts without rendered servers kept from another test's
     database (ids and times repeat once a test's transaction is rolled back)."""
-    from synnefo.api.server_cache import CACHE
-    CACHE.clear()
+    from synnefo.api import server_cache
+    server_cache.clear()
     yield

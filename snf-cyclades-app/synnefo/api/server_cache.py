@@ -13,6 +13,10 @@ Bounds: at most ``API_SERVER_CACHE_ENTRIES`` fragments per process, the
 oldest dropped first, and none older than ``API_SERVER_CACHE_SECONDS``, so a
 change made behind the application's back (SQL by hand) shows within that
 time. ``API_SERVER_CACHE_ENTRIES = 0`` turns the cache off.
+
+A list without ``changes-since`` whose keys are the ones of the caller's
+previous list is also answered from its whole body, kept per (form, user)
+within a budget of ``API_SERVER_CACHE_ENTRIES`` * 512 bytes of bodies.
 """
 
 import itertools
@@ -43,6 +47,58 @@ class FragmentCache:
 
 
 CACHE = FragmentCache()
+LIST_BYTES_PER_ENTRY = 512
+
+
+class ListCache:
+    """``owner -> (expires, keys, body)``, in insertion order, within a byte budget."""
+
+    def __init__(self):
+        self.entries = {}
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+    def put(self, owner, entry, budget):
+        with self.lock:
+            old = self.entries.pop(owner, None)
+            if old is not None:
+                self.size -= len(old[2])
+            self.entries[owner] = entry
+            self.size += len(entry[2])
+            while self.size > budget and self.entries:
+                first = next(iter(self.entries))
+                self.size -= len(self.entries.pop(first)[2])
+
+
+LISTS = ListCache()
+
+
+def clear():
+    """Forget every kept fragment and list."""
+    CACHE.clear()
+    LISTS.clear()
+
+
+def whole_list(owner, keys, build):
+    """The body ``build()`` returns for the list ``keys`` of ``owner``, or the
+    one kept from ``owner``'s previous list when its keys are the same."""
+    limit = settings.API_SERVER_CACHE_ENTRIES
+    if limit <= 0:
+        return build()
+    now = time.monotonic()
+    entry = LISTS.entries.get(owner)
+    if entry is not None and entry[0] > now and entry[1] == keys:
+        return entry[2]
+    body = build()
+    budget = limit * LIST_BYTES_PER_ENTRY
+    if len(body) <= budget:
+        LISTS.put(owner, (now + settings.API_SERVER_CACHE_SECONDS, keys, body), budget)
+    return body
 
 
 def fragments(keys, form, render):

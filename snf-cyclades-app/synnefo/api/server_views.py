@@ -14,10 +14,11 @@ from synnefo.api.util import (
     api_method,
     get_changes_since,
     get_request_dict,
+    list_body,
     list_item,
     render,
+    render_body,
     render_empty,
-    render_list,
 )
 from synnefo.logic import servers as logic
 
@@ -86,7 +87,13 @@ def list_servers(request, detail):
         return {row["id"]: list_item(request, "servers", server_to_dict(row)) for row in rows}
 
     form = ("servers/detail", request.serialization)
-    return render_list(request, "servers", server_cache.fragments(keys, form, render_missing))
+
+    def build():
+        return list_body(request, "servers", server_cache.fragments(keys, form, render_missing))
+
+    if since is not None:
+        return render_body(request, build())
+    return render_body(request, server_cache.whole_list(form + (request.userid,), keys, build))
 
 
 def create_request(request):

@@ -51,21 +51,25 @@ def render(request, data, status=200):
 
 
 def list_item(request, list_name, item):
-    """One item of the list ``list_name``, rendered as :func:`render_list` joins it."""
+    """One item of the list ``list_name``, rendered as :func:`list_body` joins it."""
     if getattr(request, "serialization", "json") == "xml":
         return xml_render.list_item(list_name, item)
     return json.dumps(item)
 
 
-def render_list(request, list_name, items):
-    """``render(request, {list_name: {"values": [...]}})``, byte for byte, of
-    the items rendered one by one with :func:`list_item`."""
-    serialization = getattr(request, "serialization", "json")
-    if serialization == "xml":
+def list_body(request, list_name, items):
+    """The body (bytes) ``render(request, {list_name: {"values": [...]}})``
+    answers, byte for byte, of the items rendered one by one with :func:`list_item`."""
+    if getattr(request, "serialization", "json") == "xml":
         body = xml_render.list_document(list_name, items)
     else:
         body = '{%s: {"values": [%s]}}' % (json.dumps(list_name), ", ".join(items))
-    return HttpResponse(body, content_type=CONTENT_TYPES[serialization])
+    return body.encode("utf-8")
+
+
+def render_body(request, body):
+    """A 200 response of ``body`` (bytes) in the request's serialization."""
+    return HttpResponse(body, content_type=CONTENT_TYPES[getattr(request, "serialization", "json")])
 
 
 def render_empty(status):

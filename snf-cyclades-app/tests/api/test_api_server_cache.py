@@ -60,10 +60,20 @@ def test_cache_is_bounded_and_can_be_off(api_world, settings):
     first = detail(api).content
     assert len(server_cache.CACHE.entries) == 3
     assert detail(api).content == first
-    server_cache.CACHE.clear()
+    server_cache.clear()
     settings.API_SERVER_CACHE_ENTRIES = 0
     assert detail(api).content == first
-    assert server_cache.CACHE.entries == {}
+    assert server_cache.CACHE.entries == {} and server_cache.LISTS.entries == {}
+
+
+def test_unchanged_list_is_answered_from_its_whole_body(api_world, monkeypatch):
+    api = api_world["api"]
+    for i in range(3):
+        make_vm(api_world, name="vm%d" % i)
+    first = detail(api).content
+    monkeypatch.setattr(server_cache, "fragments", lambda *a: pytest.fail("the list was rebuilt"))
+    assert detail(api).content == first
+    assert detail(api, "/servers/detail.json").content == first
 
 
 def test_fragments_expire(api_world, settings, monkeypatch):
