@@ -16,7 +16,8 @@ time. ``API_SERVER_CACHE_ENTRIES = 0`` turns the cache off.
 
 A list without ``changes-since`` whose keys are the ones of the caller's
 previous list is also answered from its whole body, kept per (form, user)
-within a budget of ``API_SERVER_CACHE_ENTRIES`` * 512 bytes of bodies.
+within a budget of ``API_SERVER_CACHE_ENTRIES`` * 512 bytes of bodies, and
+only as long as the oldest fragment it joined.
 """
 
 import itertools
@@ -85,31 +86,33 @@ def clear():
 
 
 def whole_list(owner, keys, build):
-    """The body ``build()`` returns for the list ``keys`` of ``owner``, or the
-    one kept from ``owner``'s previous list when its keys are the same."""
-    limit = settings.API_SERVER_CACHE_ENTRIES
-    if limit <= 0:
-        return build()
-    now = time.monotonic()
+    """The body of the list ``keys`` of ``owner``: the one kept from
+    ``owner``'s previous list when its keys are the same, else the first item
+    of ``build()``, which returns ``(body, expires)``: the body is kept until
+    ``expires`` (that of its oldest fragment)."""
+    if settings.API_SERVER_CACHE_ENTRIES <= 0:
+        return build()[0]
     entry = LISTS.entries.get(owner)
-    if entry is not None and entry[0] > now and entry[1] == keys:
+    if entry is not None and entry[0] > time.monotonic() and entry[1] == keys:
         return entry[2]
-    body = build()
-    budget = limit * LIST_BYTES_PER_ENTRY
+    body, expires = build()
+    budget = settings.API_SERVER_CACHE_ENTRIES * LIST_BYTES_PER_ENTRY
     if len(body) <= budget:
-        LISTS.put(owner, (now + settings.API_SERVER_CACHE_SECONDS, keys, body), budget)
+        LISTS.put(owner, (expires, keys, body), budget)
     return body
 
 
 def fragments(keys, form, render):
-    """The fragments of the servers ``keys`` (``[(id, updated), ...]``) in
-    ``form`` (any hashable, e.g. ``("json", True)``), in the order of ``keys``.
+    """``(fragments, expires)``: the fragments of the servers ``keys``
+    (``[(id, updated), ...]``) in ``form`` (any hashable, e.g. ``("json",
+    True)``), in the order of ``keys``, and when the oldest of them expires.
 
     ``render(ids)`` returns ``{id: fragment}`` for the servers not kept; a
     server it does not return (gone meanwhile) is left out.
     """
     limit = settings.API_SERVER_CACHE_ENTRIES
     now = time.monotonic()
+    expires = oldest = now + settings.API_SERVER_CACHE_SECONDS
     entries = CACHE.entries
     found = []
     missing = []
@@ -117,14 +120,15 @@ def fragments(keys, form, render):
         entry = entries.get((form, server_id, updated))
         if entry is not None and entry[0] > now:
             found.append(entry[1])
+            if entry[0] < oldest:
+                oldest = entry[0]
         else:
             found.append(None)
             missing.append(server_id)
     if not missing:
-        return found
+        return found, oldest
     rendered = render(missing)
     if limit > 0:
-        expires = now + settings.API_SERVER_CACHE_SECONDS
         CACHE.put_many({(form, server_id, updated): (expires, rendered[server_id])
                         for server_id, updated in keys if server_id in rendered}, limit)
     result = []
@@ -133,4 +137,4 @@ def fragments(keys, form, render):
             fragment = rendered.get(server_id)
         if fragment is not None:
             result.append(fragment)
-    return result
+    return result, oldest

@@ -89,10 +89,11 @@ def list_servers(request, detail):
     form = ("servers/detail", request.serialization)
 
     def build():
-        return list_body(request, "servers", server_cache.fragments(keys, form, render_missing))
+        items, expires = server_cache.fragments(keys, form, render_missing)
+        return list_body(request, "servers", items), expires
 
     if since is not None:
-        return render_body(request, build())
+        return render_body(request, build()[0])
     return render_body(request, server_cache.whole_list(form + (request.userid,), keys, build))
 
 

@@ -83,6 +83,12 @@ def test_fragments_expire(api_world, settings, monkeypatch):
     # a change behind the application's back: `updated` does not move
     VirtualMachine.objects.filter(pk=vm.id).update(name="after")
     assert names(api) == ["before"]
-    clock = server_cache.time.monotonic() + settings.API_SERVER_CACHE_SECONDS + 1
-    monkeypatch.setattr(server_cache.time, "monotonic", lambda: clock)
-    assert names(api) == ["after"]
+    real = server_cache.time.monotonic
+    later = [0.0]
+    monkeypatch.setattr(server_cache.time, "monotonic", lambda: real() + later[0])
+    later[0] = settings.API_SERVER_CACHE_SECONDS / 2
+    make_vm(api_world, name="new")  # the list is built again, from the kept fragment
+    assert names(api) == ["before", "new"]
+    VirtualMachine.objects.filter(pk=vm.id).update(name="after")
+    later[0] = settings.API_SERVER_CACHE_SECONDS + 1  # the fragment expired, so did the list
+    assert names(api) == ["after", "new"]
