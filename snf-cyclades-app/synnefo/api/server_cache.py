@@ -14,8 +14,8 @@ oldest dropped first, and none older than ``API_SERVER_CACHE_SECONDS``, so a
 change made behind the application's back (SQL by hand) shows within that
 time. ``API_SERVER_CACHE_ENTRIES = 0`` turns the cache off.
 
-A list without ``changes-since`` whose keys are the ones of the caller's
-previous list is also answered from its whole body, kept per (form, user)
+A list without ``changes-since`` (the compact one too) whose keys are the
+ones of the caller's previous list is also answered from its whole body, kept per (form, user)
 within a budget of ``API_SERVER_CACHE_ENTRIES`` * 512 bytes of bodies, and
 only as long as the oldest fragment it joined.
 """
@@ -83,6 +83,11 @@ def clear():
     """Forget every kept fragment and list."""
     CACHE.clear()
     LISTS.clear()
+
+
+def fresh_until():
+    """When something kept now expires."""
+    return time.monotonic() + settings.API_SERVER_CACHE_SECONDS
 
 
 def whole_list(owner, keys, build):

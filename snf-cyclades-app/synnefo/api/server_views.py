@@ -66,7 +66,9 @@ def list_servers(request, detail):
     deleted ones included, and 304 when there are none.
 
     The detailed list reads ``(id, updated)`` of the servers and renders
-    only those :mod:`synnefo.api.server_cache` does not hold yet."""
+    only those :mod:`synnefo.api.server_cache` does not hold yet; both lists
+    without changes-since answer the body of the caller's previous list
+    again when those keys did not change."""
     since = get_changes_since(request)
     servers = servers_queryset(request.userid)
     if since is None:
@@ -74,10 +76,19 @@ def list_servers(request, detail):
     else:
         servers = servers.filter(updated__gte=since)
     if not detail:
-        items = [{"id": pk, "name": name} for pk, name in plain_values(servers, "id", "name")]
-        if since is not None and not items:
-            return render_empty(304)
-        return render(request, {"servers": {"values": items}})
+        if since is not None:
+            items = [{"id": pk, "name": name} for pk, name in plain_values(servers, "id", "name")]
+            if not items:
+                return render_empty(304)
+            return render(request, {"servers": {"values": items}})
+        keys = list_keys(servers)
+
+        def build_compact():
+            items = [{"id": pk, "name": name} for pk, name in plain_values(servers, "id", "name")]
+            return render(request, {"servers": {"values": items}}).content, server_cache.fresh_until()
+
+        owner = ("servers", request.serialization, request.userid)
+        return render_body(request, server_cache.whole_list(owner, keys, build_compact))
     keys = list_keys(servers)
     if since is not None and not keys:
         return render_empty(304)

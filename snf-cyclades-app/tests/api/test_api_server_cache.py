@@ -29,7 +29,10 @@ def test_changes_through_the_application_show_at_once(api_world):
     other = make_vm(api_world, name="two")
     assert names(api) == ["one", "two"]
     assert detail(api, "/servers/detail.xml").content.count(b"<server ") == 2
+    assert b'"one"' in detail(api, "/servers").content
     server_logic.rename("alice", vm.id, "renamed")
+    compact = json.loads(detail(api, "/servers").content)["servers"]["values"]
+    assert [s["name"] for s in compact] == ["renamed", "two"]
     server_logic.update_metadata("alice", other.id, {"role": "db"})
     servers = json.loads(detail(api).content)["servers"]["values"]
     assert [s["name"] for s in servers] == ["renamed", "two"]
