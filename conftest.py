@@ -18,3 +18,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.settings")
 import django  # noqa: E402
 
 django.setup()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_server_cache():
+    """Each test starts without rendered servers kept from another test's
+    database (ids and times repeat once a test's transaction is rolled back)."""
+    from synnefo.api import server_cache
+    server_cache.clear()
+    yield

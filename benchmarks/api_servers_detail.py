@@ -1,19 +1,38 @@
-"""GET /api/v1.1/servers/detail: SQL queries and requests/s, against a bare view.
+"""GET /api/v1.1/servers/detail and /servers: SQL queries and requests/s, against two limits.
 
 Stack: a temporary SQLite database (migrated with ``snf-manage migrate``) holding
 three users with 10, 100 and 1000 servers (each server with a NIC on a public
 network and two metadata items).
 
 1. SQL queries per request for each user, counted in-process with Django's
-   test client (``CaptureQueriesContext``). The count must not grow with the
+   test client (``CaptureQueriesContext``), once with the rendered servers
+   not kept yet (cold) and once kept (warm). The count must not grow with the
    number of servers (no N+1 queries); the run says so or flags it.
 2. Requests/s at concurrency ``--concurrency`` (16) through gunicorn on
-   loopback for each user, against the limit: a bare Django view (no auth, no
-   database) answering a JSON body of the same size, served by the same
-   gunicorn setup. Printed as view/limit ratios.
+   loopback, for GET /servers/detail in JSON at each size, in XML
+   (``Accept: application/xml``) at 1000 servers, and for the compact GET
+   /servers at 1000 servers; the API also once with its server cache off
+   (``API_SERVER_CACHE_ENTRIES = 0``, no goal: what rendering costs). Two limits,
+   served by the same gunicorn setup, each answering a body of the same size
+   as the API's answer:
+
+   * the bare view: a Django view with no auth and no database;
+   * the query view: the bare view that first runs the SQL the API runs for
+     that request with its cache off (token lookup included), with the same
+     parameters, through a plain cursor (``fetchall``), so the ratio against
+     it separates rendering cost from query cost.
+
+   Printed as view/limit ratios; the goals (0.5 of each limit at 1000 servers,
+   JSON and XML) are reported with ``_summary.report``.
+
+``--profile`` instead profiles ten in-process requests at 1000 servers, JSON
+then XML, with pyinstrument (requirements-dev.txt) and prints where the time
+goes (docs/benchmarks.rst keeps the findings)::
+
+    .venv/bin/python benchmarks/api_servers_detail.py --profile
 
 The benchmark asserts nothing and exits 0 when it could measure. Usage:
-``python benchmarks/api_servers_detail.py [--seconds S] [--concurrency N] [--workers W]``.
+``python benchmarks/api_servers_detail.py [--seconds S] [--concurrency N] [--workers W] [--profile]``.
 """
 
 import argparse
@@ -28,32 +47,40 @@ import tempfile
 import threading
 import time
 
+from _summary import report
+
 BIN = os.path.dirname(sys.executable)
 SIZES = (10, 100, 1000)
 
 SETUP = r"""
-import json, sys
+import base64, json, pickle, sys
 import django
 django.setup()
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.db import connection
 from synnefo.db.models import (Backend, Flavor, Network, NetworkInterface, User, VirtualMachine,
                                VirtualMachineMetadata)
 from synnefo.logic.users import issue_token
 
-sizes = json.loads(sys.argv[1])
+try:
+    from synnefo.api.server_cache import clear as clear_cache
+except ImportError:  # code from before the cache (issue 12)
+    def clear_cache():
+        pass
+
+sizes, cases = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 backend = Backend(clustername="bench.example.org", index=0, username="u")
 backend.password = "secret"
 backend.save()
 flavor = Flavor.objects.create(cpu=1, ram=1024, disk=20, disk_template="drbd")
 public = Network.objects.create(name="public", subnet="10.0.0.0/16", public=True, type="PUBLIC_ROUTED",
                                 mac_prefix="aa:00:0", state="ACTIVE", link="snf_public")
-result = {}
+tokens = {}
 mac = 0
 for size in sizes:
     user = User.objects.create(uniq="bench-%d" % size)
-    token = issue_token(user, 0)
+    tokens[size] = issue_token(user, 0)
     vms = VirtualMachine.objects.bulk_create([
         VirtualMachine(name="vm%d" % i, userid=user.uniq, backend=backend, flavor=flavor,
                        imageid="debian", operstate="STARTED") for i in range(size)])
@@ -67,34 +94,124 @@ for size in sizes:
                  VirtualMachineMetadata(vm=vm, meta_key="owner", meta_value="bench")]
     NetworkInterface.objects.bulk_create(nics)
     VirtualMachineMetadata.objects.bulk_create(meta)
-    client = Client()
-    client.get("/api/v1.1/servers/detail", HTTP_X_AUTH_TOKEN=token)  # warm caches
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get("/api/v1.1/servers/detail", HTTP_X_AUTH_TOKEN=token)
+
+
+def ask(client, case):
+    response = client.get(case["path"], HTTP_X_AUTH_TOKEN=tokens[case["size"]], **case["headers"])
     if response.status_code != 200:
-        sys.exit("GET /servers/detail answered %d: %s" % (response.status_code, response.content[:300]))
-    count = len(json.loads(response.content)["servers"]["values"])
-    if count != size:
-        sys.exit("GET /servers/detail listed %d servers, expected %d" % (count, size))
-    result[size] = {"token": token, "queries": len(queries.captured_queries),
-                    "body_bytes": len(response.content)}
+        sys.exit("GET %s answered %d: %s" % (case["path"], response.status_code, response.content[:300]))
+    return response
+
+
+def count_queries(client, case):
+    # Every request empties the query log the context indexes into (Django's
+    # request_started signal): start from an empty log, count at once.
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as queries:
+        response = ask(client, case)
+        return len(queries), response
+
+
+result = {}
+for name, case in cases.items():
+    client = Client()
+    ask(client, case)  # warm Django's own caches
+    clear_cache()
+    cold, response = count_queries(client, case)
+    warm, _ = count_queries(client, case)
+    if case["path"].endswith("/detail") and not case["headers"]:
+        count = len(json.loads(response.content)["servers"]["values"])
+        if count != case["size"]:
+            sys.exit("GET /servers/detail listed %d servers, expected %d" % (count, case["size"]))
+    executed = []
+
+    def record(execute, sql, params, many, context):
+        executed.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with override_settings(API_SERVER_CACHE_ENTRIES=0), connection.execute_wrapper(record):
+        ask(client, case)
+    result[name] = {"token": tokens[case["size"]], "cold_queries": cold, "warm_queries": warm,
+                    "body_bytes": len(response.content),
+                    "sql": base64.b64encode(pickle.dumps(executed)).decode()}
 print(json.dumps(result))
 """
 
-BARE_URLS = r"""
-import os
+LIMIT_URLS = r"""
+import base64, json, os, pickle
+from django.db import connection
 from django.http import HttpResponse
 from django.urls import re_path
 
-BODY = b'{"servers": {"values": [' + b" " * max(0, int(os.environ["BENCH_BODY_BYTES"]) - 29) + b"]}}"
+with open(os.environ["BENCH_CASES"]) as handle:
+    CASES = json.load(handle)
+BODIES, TYPES, SQL = {}, {}, {}
+for name, case in CASES.items():
+    if case["xml"]:
+        head, tail = b'<?xml version="1.0" encoding="UTF-8"?>\n<servers>', b"</servers>"
+        TYPES[name] = "application/xml; charset=UTF-8"
+    else:
+        head, tail = b'{"servers": {"values": [', b"]}}"
+        TYPES[name] = "application/json; charset=UTF-8"
+    BODIES[name] = head + b" " * max(0, case["body_bytes"] - len(head) - len(tail)) + tail
+    SQL[name] = pickle.loads(base64.b64decode(case["sql"]))
 
 
-def bare(request):
-    return HttpResponse(BODY, content_type="application/json; charset=UTF-8")
+def bare(request, case):
+    return HttpResponse(BODIES[case], content_type=TYPES[case])
 
 
-urlpatterns = [re_path(r"^", bare)]
+def query(request, case):
+    with connection.cursor() as cursor:
+        for sql, params in SQL[case]:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+    return HttpResponse(BODIES[case], content_type=TYPES[case])
+
+
+urlpatterns = [re_path(r"^bare/(?P<case>[\w-]+)$", bare), re_path(r"^query/(?P<case>[\w-]+)$", query)]
 """
+
+PROFILE = r"""
+import json, sys
+import django
+django.setup()
+from django.test import Client
+from pyinstrument import Profiler
+
+token, detail = json.loads(sys.argv[1]), "/api/v1.1/servers/detail"
+for label, headers in (("JSON", {}), ("XML", {"HTTP_ACCEPT": "application/xml"})):
+    for state in ("cold (cache off)", "warm"):
+        client = Client()
+        extra = dict(headers, HTTP_X_AUTH_TOKEN=token)
+        from django.test import override_settings
+        entries = 0 if state.startswith("cold") else 20000
+        with override_settings(API_SERVER_CACHE_ENTRIES=entries):
+            client.get(detail, **extra)
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
+            for _ in range(10):
+                client.get(detail, **extra)
+            profiler.stop()
+        print("=== GET /servers/detail, 1000 servers, %s, %s: 10 requests" % (label, state))
+        print(profiler.output_text(unicode=False, color=False))
+"""
+
+
+def cases():
+    """name -> {path, headers, size, xml}: what the load asks for."""
+    detail, compact = "/api/v1.1/servers/detail", "/api/v1.1/servers"
+    result = {"detail-json-%d" % size: {"path": detail, "headers": {}, "size": size, "xml": False}
+              for size in SIZES}
+    result["detail-xml-1000"] = {"path": detail, "headers": {"HTTP_ACCEPT": "application/xml"},
+                                 "size": 1000, "xml": True}
+    result["list-json-1000"] = {"path": compact, "headers": {}, "size": 1000, "xml": False}
+    return result
+
+
+LABELS = {"detail-json-%d" % size: "GET /servers/detail, %d servers, JSON" % size for size in SIZES}
+LABELS.update({"detail-xml-1000": "GET /servers/detail, 1000 servers, XML",
+               "list-json-1000": "GET /servers, 1000 servers, JSON"})
 
 
 def free_port():
@@ -190,6 +307,8 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=3.0, help="load duration per measurement")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile in-process requests at 1000 servers (pyinstrument) instead of the load")
     args = parser.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="snf-bench-api-")
     try:
@@ -201,49 +320,86 @@ def main(argv=None):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def measure(port, prefix, asked, users, args):
+    """requests/s of every case through the gunicorn on ``port``."""
+    rates = {}
+    for name, case in asked.items():
+        path = prefix + name if prefix else case["path"]
+        headers = {} if prefix else dict({"X-Auth-Token": users[name]["token"]},
+                                         **{k[5:].replace("_", "-").title(): v
+                                            for k, v in case["headers"].items()})
+        rates[name] = load(port, path, headers, args.seconds, args.concurrency)
+    return rates
+
+
+def served(env, workers, port_user):
+    gunicorn = Gunicorn(env, workers)
+    try:
+        return port_user(gunicorn.port)
+    finally:
+        gunicorn.stop()
+
+
 def run(tmp, args):
     db_path = os.path.join(tmp, "bench.sqlite3")
-    api_settings = os.path.join(tmp, "settings-api")
-    bare_settings = os.path.join(tmp, "settings-bare")
-    write_settings(api_settings, db_path)
-    write_settings(bare_settings, db_path, "ROOT_URLCONF = 'bench_bare_urls'\n")
-    with open(os.path.join(tmp, "bench_bare_urls.py"), "w") as handle:
-        handle.write(BARE_URLS)
-    env = dict(os.environ, SYNNEFO_SETTINGS_DIR=api_settings, DJANGO_SETTINGS_MODULE="synnefo.settings")
+    settings = {name: os.path.join(tmp, "settings-" + name) for name in ("api", "nocache", "limits")}
+    write_settings(settings["api"], db_path)
+    write_settings(settings["nocache"], db_path, "API_SERVER_CACHE_ENTRIES = 0\n")
+    write_settings(settings["limits"], db_path, "ROOT_URLCONF = 'bench_limit_urls'\n")
+    with open(os.path.join(tmp, "bench_limit_urls.py"), "w") as handle:
+        handle.write(LIMIT_URLS)
+    env = dict(os.environ, SYNNEFO_SETTINGS_DIR=settings["api"], DJANGO_SETTINGS_MODULE="synnefo.settings",
+               PYTHONWARNINGS="ignore::UserWarning")
     subprocess.run([os.path.join(BIN, "snf-manage"), "migrate", "-v", "0"], env=env, check=True)
-    setup = subprocess.run([sys.executable, "-c", SETUP, json.dumps(SIZES)], env=env, check=True,
-                           stdout=subprocess.PIPE, text=True)
-    users = {int(size): data for size, data in json.loads(setup.stdout.splitlines()[-1]).items()}
+    asked = cases()
+    if args.profile:
+        asked = {"detail-json-1000": asked["detail-json-1000"]}
+    setup = subprocess.run([sys.executable, "-c", SETUP, json.dumps(SIZES), json.dumps(asked)], env=env,
+                           check=True, stdout=subprocess.PIPE, text=True)
+    users = json.loads(setup.stdout.splitlines()[-1])
+    if args.profile:
+        subprocess.run([sys.executable, "-c", PROFILE, json.dumps(users["detail-json-1000"]["token"])],
+                       env=env, check=True)
+        return 0
 
-    print("SQL queries per GET /servers/detail (SQLite):")
-    for size in SIZES:
-        print("  %5d servers: %3d queries, %8d bytes" % (size, users[size]["queries"],
-                                                         users[size]["body_bytes"]))
-    counts = {users[size]["queries"] for size in SIZES}
+    print("SQL queries per request (SQLite), servers not kept yet (cold) / kept (warm):")
+    for name in asked:
+        print("  %-40s %2d / %2d queries, %8d bytes" % (LABELS[name], users[name]["cold_queries"],
+                                                      users[name]["warm_queries"], users[name]["body_bytes"]))
+    detail = [name for name in asked if name.startswith("detail-json")]
+    counts = {(users[n]["cold_queries"], users[n]["warm_queries"]) for n in detail}
     print("  query count %s with the number of servers" % ("constant" if len(counts) == 1 else "GROWS"))
+
+    cases_file = os.path.join(tmp, "cases.json")
+    with open(cases_file, "w") as handle:
+        json.dump({name: dict(case, **users[name]) for name, case in asked.items()}, handle)
+    limit_env = dict(env, SYNNEFO_SETTINGS_DIR=settings["limits"], BENCH_CASES=cases_file,
+                     PYTHONPATH=os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")])))
+    nocache_env = dict(env, SYNNEFO_SETTINGS_DIR=settings["nocache"])
+    uncached = {name: asked[name] for name in ("detail-json-1000", "detail-xml-1000")}
 
     print("requests/s at concurrency %d, gunicorn --workers %d, %.0fs each:"
           % (args.concurrency, args.workers, args.seconds))
-    api = Gunicorn(env, args.workers)
-    try:
-        api_rps = {size: load(api.port, "/api/v1.1/servers/detail",
-                              {"X-Auth-Token": users[size]["token"]}, args.seconds, args.concurrency)
-                   for size in SIZES}
-    finally:
-        api.stop()
-    bare_rps = {}
-    for size in SIZES:
-        bare_env = dict(env, SYNNEFO_SETTINGS_DIR=bare_settings,
-                        BENCH_BODY_BYTES=str(users[size]["body_bytes"]),
-                        PYTHONPATH=os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")])))
-        bare = Gunicorn(bare_env, args.workers)
-        try:
-            bare_rps[size] = load(bare.port, "/", {}, args.seconds, args.concurrency)
-        finally:
-            bare.stop()
-    for size in SIZES:
-        print("  %5d servers: view %8.1f req/s, bare view %8.1f req/s, ratio %.3f"
-              % (size, api_rps[size], bare_rps[size], api_rps[size] / bare_rps[size]))
+    api = served(env, args.workers, lambda port: measure(port, None, asked, users, args))
+    nocache = served(nocache_env, args.workers, lambda port: measure(port, None, uncached, users, args))
+    bare = served(limit_env, args.workers, lambda port: measure(port, "/bare/", asked, users, args))
+    query = served(limit_env, args.workers, lambda port: measure(port, "/query/", asked, users, args))
+    for name in asked:
+        print("  %-40s view %7.1f req/s | bare view %7.1f, ratio %.3f | query view %7.1f, ratio %.3f"
+              % (LABELS[name], api[name], bare[name], api[name] / bare[name], query[name],
+                 api[name] / query[name]))
+    for name in uncached:
+        print("  %-40s cache off: view %7.1f req/s, ratio %.3f to the bare view, %.3f to the query view"
+              % (LABELS[name], nocache[name], nocache[name] / bare[name], nocache[name] / query[name]))
+
+    for name in ("detail-json-1000", "detail-xml-1000"):
+        report(LABELS[name], "%.0f req/s" % api[name], "%.0f req/s bare view" % bare[name],
+               api[name] / bare[name], 0.5)
+        report(LABELS[name] + " vs query", "%.0f req/s" % api[name], "%.0f req/s query view" % query[name],
+               api[name] / query[name], 0.5)
+    report(LABELS["list-json-1000"], "%.0f req/s" % api["list-json-1000"],
+           "%.0f req/s bare view" % bare["list-json-1000"],
+           api["list-json-1000"] / bare["list-json-1000"], 0.5)
     return 0
 
 

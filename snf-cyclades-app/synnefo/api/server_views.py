@@ -6,14 +6,25 @@ personality, enforces the per-user limit without a race and turns RAPI
 failures into serviceUnavailable with the DB left consistent.
 """
 
+from synnefo.api import server_cache
 from synnefo.api.faults import BadRequest, ItemNotFound
-from synnefo.api.server_serializers import load_relations, server_to_dict, servers_queryset
+from synnefo.api.server_rows import (
+    list_keys,
+    plain_values,
+    row_of_new_server,
+    server_rows,
+    servers_queryset,
+)
+from synnefo.api.server_serializers import server_to_dict
 from synnefo.api.util import (
     api_method,
     get_changes_since,
     get_request_dict,
     idempotency_key,
+    list_body,
+    list_item,
     render,
+    render_body,
     render_empty,
     replay_marked,
 )
@@ -32,11 +43,19 @@ def server_id_of(value):
 
 
 def get_server(userid, server_id):
-    """The caller's server (deleted ones included) with its relations prefetched."""
+    """The caller's server (deleted ones included)."""
     vm = servers_queryset(userid).filter(pk=server_id_of(server_id)).first()
     if vm is None:
         raise ItemNotFound("Server not found.")
     return vm
+
+
+def server_document(userid, server_id):
+    """The detailed answer of the caller's server (deleted ones included)."""
+    rows = server_rows(servers_queryset(userid).filter(pk=server_id_of(server_id)))
+    if not rows:
+        raise ItemNotFound("Server not found.")
+    return server_to_dict(rows[0])
 
 
 @api_method("GET", "POST")
@@ -53,19 +72,49 @@ def servers_detail(request):
 
 def list_servers(request, detail):
     """The caller's servers; with changes-since, those updated since then,
-    deleted ones included, and 304 when there are none."""
+    deleted ones included, and 304 when there are none.
+
+    The detailed list reads ``(id, updated)`` of the servers and renders
+    only those :mod:`synnefo.api.server_cache` does not hold yet; both lists
+    without changes-since answer the body of the caller's previous list
+    again when those keys did not change."""
     since = get_changes_since(request)
     servers = servers_queryset(request.userid)
     if since is None:
         servers = servers.filter(deleted=False)
     else:
         servers = servers.filter(updated__gte=since)
-    servers = list(servers)
-    if since is not None and not servers:
+    if not detail:
+        if since is not None:
+            items = [{"id": pk, "name": name} for pk, name in plain_values(servers, "id", "name")]
+            if not items:
+                return render_empty(304)
+            return render(request, {"servers": {"values": items}})
+        keys = list_keys(servers)
+
+        def build_compact():
+            items = [{"id": pk, "name": name} for pk, name in plain_values(servers, "id", "name")]
+            return render(request, {"servers": {"values": items}}).content, server_cache.fresh_until()
+
+        owner = ("servers", request.serialization, request.userid)
+        return render_body(request, server_cache.whole_list(owner, keys, build_compact))
+    keys = list_keys(servers)
+    if since is not None and not keys:
         return render_empty(304)
-    if detail:
-        load_relations(servers)
-    return render(request, {"servers": {"values": [server_to_dict(vm, detail) for vm in servers]}})
+
+    def render_missing(ids):
+        rows = server_rows(servers_queryset(request.userid).filter(pk__in=ids))
+        return {row["id"]: list_item(request, "servers", server_to_dict(row)) for row in rows}
+
+    form = ("servers/detail", request.serialization)
+
+    def build():
+        items, expires = server_cache.fragments(keys, form, render_missing)
+        return list_body(request, "servers", items), expires
+
+    if since is not None:
+        return render_body(request, build()[0])
+    return render_body(request, server_cache.whole_list(form + (request.userid,), keys, build))
 
 
 def create_request(request):
@@ -100,12 +149,11 @@ def create_server(request):
     vm, password = logic.create(request.userid, name, flavor_id, image_id, metadata=metadata,
                                 personality=personality, idempotency_key=key, queued=True)
     try:
-        server = server_to_dict(get_server(request.userid, vm.id))
+        server = server_document(request.userid, vm.id)
     except outage.DATABASE_ERRORS:
         # The server is committed with its create job: the create is
         # accepted, described from what this request knows (no NIC yet).
-        vm.api_metadata, vm.api_nics, vm.api_diagnostic = dict(metadata or {}), [], None
-        server = server_to_dict(vm)
+        server = server_to_dict(row_of_new_server(vm, metadata))
     if password is not None:
         server["adminPass"] = password
     return replay_marked(render(request, {"server": server}, status=202), vm)
@@ -122,4 +170,4 @@ def server_item(request, server_id):
     if request.method == "DELETE":
         logic.destroy(request.userid, server_id_of(server_id))
         return render_empty(204)
-    return render(request, {"server": server_to_dict(get_server(request.userid, server_id))})
+    return render(request, {"server": server_document(request.userid, server_id)})

@@ -51,6 +51,28 @@ def render(request, data, status=200):
     return HttpResponse(body, status=status, content_type=CONTENT_TYPES[serialization])
 
 
+def list_item(request, list_name, item):
+    """One item of the list ``list_name``, rendered as :func:`list_body` joins it."""
+    if getattr(request, "serialization", "json") == "xml":
+        return xml_render.list_item(list_name, item)
+    return json.dumps(item)
+
+
+def list_body(request, list_name, items):
+    """The body (bytes) ``render(request, {list_name: {"values": [...]}})``
+    answers, byte for byte, of the items rendered one by one with :func:`list_item`."""
+    if getattr(request, "serialization", "json") == "xml":
+        body = xml_render.list_document(list_name, items)
+    else:
+        body = '{%s: {"values": [%s]}}' % (json.dumps(list_name), ", ".join(items))
+    return body.encode("utf-8")
+
+
+def render_body(request, body):
+    """A 200 response of ``body`` (bytes) in the request's serialization."""
+    return HttpResponse(body, content_type=CONTENT_TYPES[getattr(request, "serialization", "json")])
+
+
 def render_empty(status):
     """A response without a body (204, 304, 202)."""
     return HttpResponse(status=status)
@@ -75,6 +97,8 @@ def isoformat(dt):
     """ISO 8601 with an explicit UTC offset: ``2011-04-19T10:18:52.085737+00:00``."""
     if dt is None:
         return None
+    if dt.tzinfo is datetime.UTC:  # what the database drivers return: no conversion needed
+        return dt.isoformat()
     if timezone.is_naive(dt):
         dt = timezone.make_aware(dt, datetime.UTC)
     return dt.astimezone(datetime.UTC).isoformat()

@@ -29,15 +29,25 @@ HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+# Text without any of these is written as it is (the common case, and the
+# fast one); other text goes through xml.sax.saxutils.
+NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+NEEDS_QUOTING = re.compile("[&<>\"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def xml_safe(text):
     return NOT_XML_CHARS.sub("\ufffd", text)
 
 
 def escape(text):
+    if NEEDS_ESCAPE.search(text) is None:
+        return text
     return sax_escape(xml_safe(text))
 
 
 def quoteattr(text):
+    if NEEDS_QUOTING.search(text) is None:
+        return '"' + text + '"'
     return sax_quoteattr(xml_safe(text), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 SINGULAR = {
@@ -54,18 +64,32 @@ SINGULAR = {
 FAULT_KEYS = {"code", "message", "details"}
 
 
+NAMESPACES = 'xmlns="%s" xmlns:atom="%s" xmlns:SNF="%s"' % (COMPUTE_NS, ATOM_NS, SNF_NS)
+
+
 def to_xml(document):
     """Serialize a one-key JSON document to an XML string."""
     if not isinstance(document, dict) or len(document) != 1:
         raise ValueError("an XML document needs exactly one root key")
     ((name, value),) = document.items()
-    namespaces = 'xmlns=%s xmlns:atom=%s xmlns:SNF=%s' % (
-        quoteattr(COMPUTE_NS), quoteattr(ATOM_NS), quoteattr(SNF_NS))
+    namespaces = NAMESPACES
     if isinstance(value, dict) and set(value) == FAULT_KEYS:
         # only a whole document can be a fault: user data shaped like one
         # (metadata keys "code", "message", "details") stays data
         return HEADER + fault_element(name, value, namespaces)
     return HEADER + element(name, value, namespaces)
+
+
+def list_document(name, items):
+    """``to_xml({name: {"values": [...]}})`` from the items already rendered
+    with :func:`list_item`."""
+    name = element_name(name)
+    return HEADER + open_tag(name, [], NAMESPACES) + ">" + "".join(items) + "</%s>" % name
+
+
+def list_item(list_name, item):
+    """The element of one item of the list ``list_name``, as :func:`to_xml` writes it."""
+    return element(singular(element_name(list_name)), item)
 
 
 def fault_element(name, value, extra):

@@ -13,6 +13,11 @@ POLL_LIMIT = 3600
 IDEMPOTENCY_KEY_RETENTION = 86400
 # Seconds sent as Retry-After when the database or the broker is unavailable.
 OUTAGE_RETRY_AFTER = 5
+# Rendered servers of GET /servers/detail kept per API process, under their
+# id and `updated` time: at most this many (0 = none kept), none older than
+# API_SERVER_CACHE_SECONDS.
+API_SERVER_CACHE_ENTRIES = 20000
+API_SERVER_CACHE_SECONDS = 60
 
 # Limits per user; a user's own override (snf-manage user-modify) wins.
 MAX_VMS_PER_USER = 3

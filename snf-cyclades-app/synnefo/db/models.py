@@ -283,6 +283,8 @@ class VirtualMachine(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["userid", "deleted"], name="vm_user_deleted"),
+                   # changes-since polls: a poll that finds nothing reads no row
+                   models.Index(fields=["userid", "updated"], name="vm_user_updated"),
                    models.Index(fields=["deleted", "last_reconciled"], name="vm_reconcile_order")]
         constraints = [
             in_choices("operstate", OPER_STATES, "vm_operstate_valid"),

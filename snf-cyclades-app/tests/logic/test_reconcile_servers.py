@@ -97,6 +97,7 @@ def test_every_kind_detected_then_fixed(run, setup, ganeti):
     assert all(f["result"] == "reported" for f in found.values())
     assert VirtualMachine.objects.get(pk=stale.pk).operstate == "STARTED"  # nothing changed
 
+    before_fix = timezone.now()
     code, out, err = run("reconcile-servers", "--all", "--fix-all", "--output", "json")
     assert code == 1, out + err  # the orphan is left: only --fix-orphans destroys it
     found = findings(out)
@@ -119,6 +120,8 @@ def test_every_kind_detected_then_fixed(run, setup, ganeti):
     assert ("delete_instance", (instance_name(deleted.id),), {}) in ganeti.calls
     for vm in (stale, stopped, started, nics, flavor, build, lost, deleted):
         assert diagnostics(vm), vm
+        # every repair moves `updated`: changes-since and the API's kept answers see it
+        assert get(vm).updated > before_fix, vm
     assert any("STARTED -> STOPPED" in m for m in diagnostics(stopped))
 
     # Only Ganeti's deleted-instance removal and the orphan are left (the fake

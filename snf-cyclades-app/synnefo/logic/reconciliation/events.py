@@ -57,3 +57,4 @@ def diagnose(vm_id, text, details=None, level="WARNING"):
             machine=vm, level=level, source=SOURCE,
             source_date=datetime.datetime.now(datetime.UTC),
             message=("Reconciliation: %s" % text)[:255], details=details)
+        vm.save(update_fields=["updated"])  # the server's answer changed: changes-since sees it

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.db.models import Count, F
+from django.utils import timezone
 from synnefo.db.models import Backend, Flavor, Network, NetworkInterface, PendingNic, VirtualMachine
 from synnefo.logic import create_submit, state
 from synnefo.logic.reconciliation import events
@@ -262,7 +263,8 @@ class ServerChecker:
         """Clear ``task`` if it still waits for ``job_id`` (None: for no job at all)."""
         def repair():
             job = {"task_job_id__isnull": True} if job_id is None else {"task_job_id": job_id}
-            VirtualMachine.objects.filter(pk=vm_id, task=task, **job).update(task=None, task_job_id=None)
+            VirtualMachine.objects.filter(pk=vm_id, task=task, **job).update(
+                task=None, task_job_id=None, updated=timezone.now())  # changes-since sees it
             why = ("its submission never finished" if job_id is None
                    else "Ganeti does not know its job %s" % job_id)
             events.diagnose(vm_id, "cleared task %s: %s" % (task, why))
@@ -403,7 +405,7 @@ class ServerChecker:
             if flavor is None:  # not offered to users: made only to describe this server
                 flavor = Flavor.objects.create(cpu=cpu, ram=ram, disk=old.disk,
                                                disk_template=old.disk_template, deleted=True)
-            VirtualMachine.objects.filter(pk=vm.id).update(flavor=flavor)
+            VirtualMachine.objects.filter(pk=vm.id).update(flavor=flavor, updated=timezone.now())
             events.diagnose(vm.id, "flavor %s -> %s: the instance has %s CPUs, %s MiB"
                             % (old.name, flavor.name, cpu, ram))
             return "flavor now %s" % flavor.name

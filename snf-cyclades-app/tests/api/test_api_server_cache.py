@@ -1,0 +1,97 @@
+"""The rendered servers kept by GET /servers/detail (synnefo.api.server_cache):
+a change through the application shows at once, the cache is bounded, and a
+warm list costs two queries (the token and the servers' keys)."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from synnefo.api import server_cache
+from synnefo.db.models import VirtualMachine
+from synnefo.logic import servers as server_logic
+from test_api_servers import make_vm
+
+
+def detail(api, path="/servers/detail"):
+    response = api.get(path)
+    assert response.status_code == 200
+    return response
+
+
+def names(api):
+    return [s["name"] for s in json.loads(detail(api).content)["servers"]["values"]]
+
+
+def test_changes_through_the_application_show_at_once(api_world):
+    api = api_world["api"]
+    vm = make_vm(api_world, name="one")
+    other = make_vm(api_world, name="two")
+    assert names(api) == ["one", "two"]
+    assert detail(api, "/servers/detail.xml").content.count(b"<server ") == 2
+    assert b'"one"' in detail(api, "/servers").content
+    server_logic.rename("alice", vm.id, "renamed")
+    compact = json.loads(detail(api, "/servers").content)["servers"]["values"]
+    assert [s["name"] for s in compact] == ["renamed", "two"]
+    server_logic.update_metadata("alice", other.id, {"role": "db"})
+    servers = json.loads(detail(api).content)["servers"]["values"]
+    assert [s["name"] for s in servers] == ["renamed", "two"]
+    assert servers[1]["metadata"] == {"values": {"role": "db"}}
+    assert b'name="renamed"' in detail(api, "/servers/detail.xml").content
+    server_logic.admin_modify(VirtualMachine.objects.get(pk=other.id), {"suspended": True})
+    assert json.loads(detail(api).content)["servers"]["values"][1]["suspended"] is True
+
+
+def test_warm_list_costs_two_queries_and_renders_nothing(api_world, monkeypatch):
+    api = api_world["api"]
+    for i in range(5):
+        make_vm(api_world, name="vm%d" % i)
+    cold = detail(api).content
+    monkeypatch.setattr("synnefo.api.server_views.server_rows",
+                        lambda *a: pytest.fail("a warm list rendered servers again"))
+    with CaptureQueriesContext(connection) as queries:
+        warm = detail(api).content
+    assert warm == cold
+    assert len(queries) == 2, [q["sql"] for q in queries.captured_queries]
+
+
+def test_cache_is_bounded_and_can_be_off(api_world, settings):
+    api = api_world["api"]
+    for i in range(5):
+        make_vm(api_world, name="vm%d" % i)
+    settings.API_SERVER_CACHE_ENTRIES = 3
+    first = detail(api).content
+    assert len(server_cache.CACHE.entries) == 3
+    assert detail(api).content == first
+    server_cache.clear()
+    settings.API_SERVER_CACHE_ENTRIES = 0
+    assert detail(api).content == first
+    assert server_cache.CACHE.entries == {} and server_cache.LISTS.entries == {}
+
+
+def test_unchanged_list_is_answered_from_its_whole_body(api_world, monkeypatch):
+    api = api_world["api"]
+    for i in range(3):
+        make_vm(api_world, name="vm%d" % i)
+    first = detail(api).content
+    monkeypatch.setattr(server_cache, "fragments", lambda *a: pytest.fail("the list was rebuilt"))
+    assert detail(api).content == first
+    assert detail(api, "/servers/detail.json").content == first
+
+
+def test_fragments_expire(api_world, settings, monkeypatch):
+    api = api_world["api"]
+    vm = make_vm(api_world, name="before")
+    assert names(api) == ["before"]
+    # a change behind the application's back: `updated` does not move
+    VirtualMachine.objects.filter(pk=vm.id).update(name="after")
+    assert names(api) == ["before"]
+    real = server_cache.time.monotonic
+    later = [0.0]
+    monkeypatch.setattr(server_cache.time, "monotonic", lambda: real() + later[0])
+    later[0] = settings.API_SERVER_CACHE_SECONDS / 2
+    make_vm(api_world, name="new")  # the list is built again, from the kept fragment
+    assert names(api) == ["before", "new"]
+    VirtualMachine.objects.filter(pk=vm.id).update(name="after")
+    later[0] = settings.API_SERVER_CACHE_SECONDS + 1  # the fragment expired, so did the list
+    assert names(api) == ["after", "new"]
