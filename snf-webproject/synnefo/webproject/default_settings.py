@@ -24,7 +24,8 @@ USE_X_FORWARDED_HOST = True
 # SQLite by default, in write-ahead-log mode, under SYNNEFO_DATA_DIR.
 # Production: PostgreSQL, e.g.
 #   DATABASES["default"] = {"ENGINE": "django.db.backends.postgresql",
-#                           "NAME": "synnefo", "USER": "synnefo", "HOST": "db"}
+#                           "NAME": "synnefo", "USER": "synnefo", "HOST": "db",
+#                           "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
 # or MySQL/MariaDB (driver: PyMySQL, or mysqlclient when installed), READ COMMITTED:
 #   DATABASES["default"] = {"ENGINE": "django.db.backends.mysql",
 #                           "NAME": "synnefo", "USER": "synnefo", "HOST": "db",
@@ -39,6 +40,11 @@ DATABASES = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
+        # A connection is kept across requests (opening one, with its
+        # PRAGMAs, cost more than a small answer) and checked before reuse,
+        # so one broken by a database restart is replaced, not failed on.
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
     }
 }
 # Seconds a PostgreSQL or MySQL/MariaDB connection waits for a row lock before
