@@ -170,7 +170,8 @@ class Stack:
                 import psycopg
                 self._conn = psycopg.connect(host="127.0.0.1", user="postgres",
                                              dbname=self.db["name"], autocommit=True)
-        return self._conn.execute(sql).fetchall()
+        cursor = self._conn.execute(sql)
+        return cursor.fetchall() if cursor.description else []
 
     def broker(self):
         from synnefo.messaging.client import Broker
@@ -301,7 +302,7 @@ def run_stack(args, use_pg, use_rabbit):
         print("bare loop limit: %8.1f messages/s (%.2f s)" % (bare_rate, seconds))
         print("ratio dispatcher / limit: %.2f" % (dispatcher_rate / bare_rate), flush=True)
         for _, path, who in samplers:
-            _profile.summary(path, within="run (dispatcher.py)" if who == "dispatcher" else None)
+            _profile.summary(path, within="Dispatcher.run (dispatcher.py)" if who == "dispatcher" else None)
         return dispatcher_rate, bare_rate
     finally:
         for sampler, _, _ in samplers:
