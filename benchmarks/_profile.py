@@ -2,7 +2,8 @@
 
 ``attach(pid, path)`` starts ``py-spy record --pid PID --idle --format raw``
 (``--idle``: time spent waiting on a socket or a disk counts too, which is
-where a message loop spends most of it); ``stop(sampler)`` ends the sampling
+where a message loop spends much of it; ``idle=False`` samples CPU time
+only); ``stop(sampler)`` ends the sampling
 (SIGINT, py-spy then writes ``path``); ``summary(path)`` prints the share of
 samples under each function (inclusive) and the frames that were on top
 (self), the busiest first. py-spy is a development dependency
@@ -23,13 +24,14 @@ def _py_spy():
     return here if os.path.exists(here) else shutil.which("py-spy")
 
 
-def attach(pid, path, rate=250):
+def attach(pid, path, rate=250, idle=True):
+    """Start sampling ``pid`` into ``path``; ``idle=False``: CPU time only."""
     tool = _py_spy()
     if tool is None:
         print("note: py-spy is not installed (pip install -r requirements-dev.txt); no profile")
         return None
-    return subprocess.Popen([tool, "record", "--pid", str(pid), "--idle", "--format", "raw",
-                             "--rate", str(rate), "--nonblocking", "-o", path],
+    return subprocess.Popen([tool, "record", "--pid", str(pid)] + (["--idle"] if idle else [])
+                            + ["--format", "raw", "--rate", str(rate), "--nonblocking", "-o", path],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -32,7 +32,8 @@ Profile (where the time goes, docs/benchmarks.rst "Dispatcher")::
 attaches ``py-spy record --idle --format raw`` to the dispatcher and to the
 bare loop while they consume, writes ``<dir>/<stack>-dispatcher.raw`` and
 ``<dir>/<stack>-bare.raw`` (collapsed stacks) and prints the share of
-samples under each function.
+samples under each function (``--profile-cpu``: CPU time only, without
+the waits on the database and the broker).
 """
 
 import argparse
@@ -202,20 +203,33 @@ def expected_sum(msgs):
     return sum(last.values())
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system) the process ``pid`` used so far (Linux), or 0."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            fields = handle.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def timed_run(stack, proc, ready, target, deadline):
-    """Seconds from ``ready()`` to the DB showing ``target`` (or None on timeout)."""
+    """(seconds, CPU seconds of ``proc``) from ``ready()`` to the DB showing
+    ``target``, or (None, None) on timeout. The CPU time tells the cost of a
+    message apart from waiting, which a loaded machine stretches."""
     limit = time.monotonic() + deadline
     while not ready():
         if time.monotonic() > limit or proc.poll() is not None:
-            return None
+            return None, None
         time.sleep(0.01)
     start = time.monotonic()
+    cpu_start = cpu_seconds(proc.pid)
     while time.monotonic() < limit:
         total = stack.query("SELECT COALESCE(SUM(backendjobid), 0) FROM db_virtualmachine")[0][0]
         if total == target:
-            return time.monotonic() - start
+            return time.monotonic() - start, cpu_seconds(proc.pid) - cpu_start
         time.sleep(0.02)
-    return None
+    return None, None
 
 
 def run_stack(args, use_pg, use_rabbit):
@@ -247,7 +261,8 @@ def run_stack(args, use_pg, use_rabbit):
             if args.profile:
                 os.makedirs(args.profile, exist_ok=True)
                 path = os.path.join(args.profile, "%s-%s.raw" % (tag, who))
-                samplers.append((_profile.attach(proc.pid, path), path, who))
+                samplers.append((_profile.attach(proc.pid, path, idle=not args.profile_cpu),
+                                 path, who))
 
         # -- the dispatcher -------------------------------------------------
         publish()
@@ -264,7 +279,7 @@ def run_stack(args, use_pg, use_rabbit):
                 profiled(proc, "dispatcher")
                 return True
             return False
-        seconds = timed_run(stack, proc, dispatcher_ready, target, args.deadline)
+        seconds, cpu = timed_run(stack, proc, dispatcher_ready, target, args.deadline)
         for sampler, _, _ in samplers:
             _profile.stop(sampler)
         proc.terminate()
@@ -273,7 +288,8 @@ def run_stack(args, use_pg, use_rabbit):
             print("dispatcher: did not finish within %.0f s" % args.deadline)
             return None
         dispatcher_rate = len(msgs) / seconds
-        print("dispatcher:      %8.1f messages/s (%.2f s)" % (dispatcher_rate, seconds), flush=True)
+        print("dispatcher:      %8.1f messages/s (%.2f s, CPU %.2f ms a message)"
+              % (dispatcher_rate, seconds, 1000 * cpu / len(msgs)), flush=True)
 
         # -- the limit: bare consume + UPDATE + COMMIT --------------------------
         stack.query("UPDATE db_virtualmachine SET backendjobid = NULL")
@@ -292,14 +308,15 @@ def run_stack(args, use_pg, use_rabbit):
                 if ready[0]:
                     profiled(bare, "bare")
             return ready[0]
-        seconds = timed_run(stack, bare, bare_ready, target, args.deadline)
+        seconds, cpu = timed_run(stack, bare, bare_ready, target, args.deadline)
         for sampler, _, _ in samplers[1:]:
             _profile.stop(sampler)
         if seconds is None:
             print("bare loop: did not finish within %.0f s" % args.deadline)
             return None
         bare_rate = len(msgs) / seconds
-        print("bare loop limit: %8.1f messages/s (%.2f s)" % (bare_rate, seconds))
+        print("bare loop limit: %8.1f messages/s (%.2f s, CPU %.2f ms a message)"
+              % (bare_rate, seconds, 1000 * cpu / len(msgs)))
         print("ratio dispatcher / limit: %.2f" % (dispatcher_rate / bare_rate), flush=True)
         for _, path, who in samplers:
             _profile.summary(path, within="Dispatcher.run (dispatcher.py)" if who == "dispatcher" else None)
@@ -321,12 +338,14 @@ def main(argv=None):
     parser.add_argument("--stack", choices=("all", "pg-rabbitmq", "sqlite-fs"), default="all")
     parser.add_argument("--count", type=int, default=1500)
     parser.add_argument("--servers", type=int, default=50)
-    parser.add_argument("--prefetch", type=int, default=5)
+    parser.add_argument("--prefetch", type=int, default=20)
     parser.add_argument("--deadline", type=float, default=90.0)
     parser.add_argument("--db-prefix", default="snf_bench",
                         help="PostgreSQL database name prefix (a random suffix is added)")
     parser.add_argument("--profile", metavar="DIR",
                         help="sample both contenders with py-spy, write the stacks to DIR")
+    parser.add_argument("--profile-cpu", action="store_true",
+                        help="with --profile: sample CPU time only (not waits)")
     args = parser.parse_args(argv)
     try:
         import synnefo.messaging.client  # noqa: F401

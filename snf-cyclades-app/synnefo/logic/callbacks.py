@@ -41,8 +41,9 @@ and progress messages) in one transaction. :class:`Batch` locks their VM
 rows at once, in id order (the lock order holds: VM rows in id order
 first), and hands each handler its row, already read; the handlers then
 open no savepoint, so any error rolls the whole batch back (the dispatcher
-then applies the messages one by one). A handler writes only the columns it
-changed (and ``updated``).
+then applies the messages one by one), and the rows they changed are written
+together at the end. A handler writes only the columns it changed (and
+``updated``).
 """
 
 import logging
@@ -103,14 +104,30 @@ def batchable(message):
 class Batch:
     """The VM rows of several messages applied in one transaction (module
     docstring): locked with one ``SELECT ... FOR UPDATE`` in id order and
-    read once; a handler given the batch takes its row from here. Create it
-    inside the transaction."""
+    read once; a handler given the batch takes its row from here and notes
+    the columns it changed; :meth:`write` writes them before the commit. Create it inside the transaction."""
 
     def __init__(self, messages):
         names = [m.get("instance") for m in messages if isinstance(m, dict)]
         self.ids = {vm_id_of(n) for n in names if isinstance(n, str)} - {None}
         self.vms = {vm.pk: vm for vm in VirtualMachine.objects.select_for_update()
                     .filter(pk__in=sorted(self.ids)).order_by("pk")}
+        self.changed = {}  # VM id -> names of the changed fields
+
+    def write(self):
+        """Write the changed rows, one ``UPDATE`` each (a row that several
+        messages changed is written once); call it before the commit."""
+        for pk in sorted(self.changed):
+            self.vms[pk].save(update_fields=sorted(self.changed[pk] | {"updated"}))
+        self.changed.clear()
+
+
+def _save_vm(vm, fields, batch):
+    """Write ``fields`` of ``vm`` and ``updated``: now, or in the batch's ``write``."""
+    if batch is not None and vm.pk in batch.vms:
+        batch.changed.setdefault(vm.pk, set()).update(fields)
+    else:
+        vm.save(update_fields=sorted(set(fields) | {"updated"}))
 
 
 def _atomic(batch):
@@ -233,7 +250,7 @@ def update_op_status(message, batch=None):
                       vm.backendtime)
             if ends_task:  # a final status ends its task whenever it arrives
                 vm.task, vm.task_job_id = None, None
-                vm.save(update_fields=["task", "task_job_id", "updated"])
+                _save_vm(vm, ["task", "task_job_id"], batch)
             return "stale"
         changed = set()
         if state.bookkeeping_applies(job_id, vm.backendjobid):
@@ -257,7 +274,7 @@ def update_op_status(message, batch=None):
             _set(vm, changed, backendtime=when)
         # Only the columns that changed, and ``updated``, which moves as before
         # (also for an event that changes nothing else).
-        vm.save(update_fields=sorted(changed | {"updated"}))
+        _save_vm(vm, changed, batch)
     return "applied"
 
 
@@ -453,7 +470,7 @@ def update_progress(message, batch=None):
             if percentage == vm.buildpercentage:
                 return "unchanged"
             vm.buildpercentage = percentage
-            vm.save(update_fields=["buildpercentage", "updated"])
+            _save_vm(vm, ["buildpercentage"], batch)
             return "applied"
         if kind in ("image-info", "image-warning", "image-error", "image-helper"):
             source, level, text, details = state.diagnostic_of(message)
@@ -462,7 +479,7 @@ def update_progress(message, batch=None):
                 return "duplicate"
             VirtualMachineDiagnostic.objects.create(machine=vm, level=level, source=source,
                                                     source_date=when, message=text, details=details)
-            vm.save(update_fields=["updated"])
+            _save_vm(vm, [], batch)
             return "applied"
     log.error("Ignoring progress message of unknown type %r for %s", kind, name)
     return "ignored"

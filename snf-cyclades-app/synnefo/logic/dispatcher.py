@@ -15,7 +15,8 @@ acknowledged only after that transaction committed:
   the broker redelivers it).
 
 With ``DISPATCHER_BATCH_SIZE`` above 1 the dispatcher takes the messages
-the broker has already handed over (up to that many) at once: runs of
+the broker has already handed over (up to that many, and up to half of
+``DISPATCHER_PREFETCH``) at once: runs of
 consecutive messages that lock no row but their server's
 (:func:`synnefo.logic.callbacks.batchable`) are applied in one transaction
 and each acknowledged after its commit; the others one by one as above. A
@@ -233,6 +234,7 @@ class Dispatcher:
             with transaction.atomic():
                 batch = callbacks.Batch([message for _, message in items])
                 results = [callbacks.handle(message, batch) for _, message in items]
+                batch.write()
         except Exception as exc:  # whatever it was, each message meets it alone
             log.info("A batch of %d messages failed (%s: %s); applying them one by one",
                      len(items), type(exc).__name__, exc)
@@ -293,8 +295,12 @@ class Dispatcher:
     def run(self):
         """Consume until the stop event is set."""
         log.info("Consuming %s", ", ".join(self.queues))
-        if self.batch_size > 1:
-            handler, extra = self.handle_deliveries, {"batch": self.batch_size}
+        # A batch takes at most half of the prefetch window, so that the broker
+        # sends the next messages while a batch is applied (it sends more only
+        # as messages are acknowledged).
+        batch = min(self.batch_size, self.prefetch // 2)
+        if batch > 1:
+            handler, extra = self.handle_deliveries, {"batch": batch}
         else:
             handler, extra = self.handle_delivery, {}
         while not self.stop_event.is_set():
