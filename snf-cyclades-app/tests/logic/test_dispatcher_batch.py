@@ -2,6 +2,7 @@
 an ack after the commit, a bad message dead-lettered alone while the others apply."""
 
 import json
+import logging
 
 import pytest
 from dispatcher_helpers import make_vm, make_world, op, progress
@@ -68,6 +69,7 @@ def test_batch_writes_the_rows_one_by_one_writes(world):
 
 
 def test_a_bad_message_in_a_batch_is_dead_lettered_alone(world, caplog):
+    caplog.set_level(logging.INFO)
     vm = make_vm(world, task_job_id=3)
     good_before = FakeDelivery(op(vm.pk, "OP_INSTANCE_CREATE", "success", 3, 1))
     # decodes, but cannot be applied: the batch rolls back, it alone is dead-lettered
