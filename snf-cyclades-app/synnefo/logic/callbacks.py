@@ -101,6 +101,10 @@ def batchable(message):
     return _is_progress(kind)
 
 
+BATCH_FIELDS = ("operstate", "deleted", "task", "task_job_id", "backendjobid", "backendopcode",
+                "backendjobstatus", "backendlogmsg", "backendtime", "buildpercentage")
+
+
 class Batch:
     """The VM rows of several messages applied in one transaction (module
     docstring): locked with one ``SELECT ... FOR UPDATE`` in id order and
@@ -110,8 +114,10 @@ class Batch:
     def __init__(self, messages):
         names = [m.get("instance") for m in messages if isinstance(m, dict)]
         self.ids = {vm_id_of(n) for n in names if isinstance(n, str)} - {None}
+        # Only the columns the batchable handlers read (another one would be
+        # read on access, from the row already locked).
         self.vms = {vm.pk: vm for vm in VirtualMachine.objects.select_for_update()
-                    .filter(pk__in=sorted(self.ids)).order_by("pk")}
+                    .filter(pk__in=sorted(self.ids)).order_by("pk").only(*BATCH_FIELDS)}
         self.changed = {}  # VM id -> names of the changed fields
 
     def write(self):
