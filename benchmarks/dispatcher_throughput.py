@@ -1,9 +1,11 @@
 """snf-dispatcher: messages per second, against a bare consume + UPDATE + COMMIT loop.
 
-Stack: PostgreSQL (127.0.0.1:5432, a temporary database) + RabbitMQ
-(``amqp://guest:guest@127.0.0.1:5672//``, unique exchange and queue prefix)
-when they answer; otherwise SQLite (temporary file) and/or the file-system
-broker, with a printed note.
+Stacks (``--stack``): ``pg-rabbitmq`` is PostgreSQL (127.0.0.1:5432, a
+temporary database named ``<--db-prefix>_<random>``) + RabbitMQ
+(``amqp://guest:guest@127.0.0.1:5672//``, unique exchange and queue prefix);
+``sqlite-fs`` is SQLite (temporary file) + the file-system broker. The
+default, ``all``, measures both (PostgreSQL + RabbitMQ only where they
+answer, with a printed note otherwise).
 
 Both contenders consume the same ``--count`` op-status messages (startup /
 shutdown successes for ``--servers`` servers, each one changing state) from
@@ -15,9 +17,23 @@ the same queue through ``synnefo.messaging.client.Broker.consume``:
   ``UPDATE db_virtualmachine SET backendjobid=...`` and ``COMMIT``, then ack.
 
 Time = from the consumer being ready until the database shows the last
-message applied (polled every 20 ms). Printed: messages/s of each and the
-ratio. Run time is bounded by ``--deadline`` seconds per phase. Usage:
-``python benchmarks/dispatcher_throughput.py [--count N] [--servers N]``.
+message applied (polled every 20 ms over one kept connection). Printed:
+messages/s of each and the ratio; each stack's ratio is reported to the
+``make bench`` summary (goal 0.6). Run time is bounded by ``--deadline``
+seconds per phase. Usage::
+
+    python benchmarks/dispatcher_throughput.py [--stack all|pg-rabbitmq|sqlite-fs]
+        [--count N] [--servers N] [--prefetch N] [--db-prefix NAME]
+
+Profile (where the time goes, docs/benchmarks.rst "Dispatcher")::
+
+    python benchmarks/dispatcher_throughput.py --profile /tmp/dispatcher-profile
+
+attaches ``py-spy record --idle --format raw`` to the dispatcher and to the
+bare loop while they consume, writes ``<dir>/<stack>-dispatcher.raw`` and
+``<dir>/<stack>-bare.raw`` (collapsed stacks) and prints the share of
+samples under each function (``--profile-cpu``: CPU time only, without
+the waits on the database and the broker).
 """
 
 import argparse
@@ -31,6 +47,9 @@ import sys
 import tempfile
 import time
 import uuid
+
+import _profile
+from _summary import report
 
 BIN = os.path.dirname(sys.executable)
 RABBIT = "amqp://guest:guest@127.0.0.1:5672//"
@@ -97,15 +116,18 @@ def answers(port):
 
 
 class Stack:
-    def __init__(self, tmp, use_pg, use_rabbit):
+    def __init__(self, tmp, use_pg, use_rabbit, db_prefix="snf_bench"):
         tag = uuid.uuid4().hex[:8]
+        self.label = ("PostgreSQL" if use_pg else "SQLite") + " + " + \
+            ("RabbitMQ" if use_rabbit else "file-system broker")
+        self._conn = None
         self.tmp = tmp
         self.amqp = RABBIT if use_rabbit else "filesystem://"
         self.exchange = "bench-%s" % tag if use_rabbit else "ganeti"
         self.prefix_id = "b%s-" % tag
         self.broker_dir = os.path.join(tmp, "broker")
         if use_pg:
-            self.db = {"engine": "postgres", "name": "snf_bench_%s" % tag}
+            self.db = {"engine": "postgres", "name": "%s_%s" % (db_prefix, tag)}
             import psycopg
             with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
                                  autocommit=True) as conn:
@@ -127,22 +149,30 @@ class Stack:
                         DJANGO_SETTINGS_MODULE="synnefo.settings")
 
     def drop(self):
+        self.disconnect()
         if self.db["engine"] == "postgres":
             import psycopg
             with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
                                  autocommit=True) as conn:
                 conn.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.db["name"])
 
+    def disconnect(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     def query(self, sql):
-        if self.db["engine"] == "sqlite":
-            conn = sqlite3.connect(self.db["name"], timeout=30)
-            try:
-                return conn.execute(sql).fetchall()
-            finally:
-                conn.close()
-        import psycopg
-        with psycopg.connect(host="127.0.0.1", user="postgres", dbname=self.db["name"]) as conn:
-            return conn.execute(sql).fetchall()
+        """Run ``sql`` on one kept connection (autocommit), so that polling costs no
+        connection set-up while the contenders run."""
+        if self._conn is None:
+            if self.db["engine"] == "sqlite":
+                self._conn = sqlite3.connect(self.db["name"], timeout=30, isolation_level=None)
+            else:
+                import psycopg
+                self._conn = psycopg.connect(host="127.0.0.1", user="postgres",
+                                             dbname=self.db["name"], autocommit=True)
+        cursor = self._conn.execute(sql)
+        return cursor.fetchall() if cursor.description else []
 
     def broker(self):
         from synnefo.messaging.client import Broker
@@ -173,42 +203,41 @@ def expected_sum(msgs):
     return sum(last.values())
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system) the process ``pid`` used so far (Linux), or 0."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            fields = handle.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def timed_run(stack, proc, ready, target, deadline):
-    """Seconds from ``ready()`` to the DB showing ``target`` (or None on timeout)."""
+    """(seconds, CPU seconds of ``proc``) from ``ready()`` to the DB showing
+    ``target``, or (None, None) on timeout. The CPU time tells the cost of a
+    message apart from waiting, which a loaded machine stretches."""
     limit = time.monotonic() + deadline
     while not ready():
         if time.monotonic() > limit or proc.poll() is not None:
-            return None
+            return None, None
         time.sleep(0.01)
     start = time.monotonic()
+    cpu_start = cpu_seconds(proc.pid)
     while time.monotonic() < limit:
         total = stack.query("SELECT COALESCE(SUM(backendjobid), 0) FROM db_virtualmachine")[0][0]
         if total == target:
-            return time.monotonic() - start
+            return time.monotonic() - start, cpu_seconds(proc.pid) - cpu_start
         time.sleep(0.02)
-    return None
+    return None, None
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=1500)
-    parser.add_argument("--servers", type=int, default=50)
-    parser.add_argument("--prefetch", type=int, default=5)
-    parser.add_argument("--deadline", type=float, default=90.0)
-    args = parser.parse_args(argv)
-    try:
-        import synnefo.messaging.client  # noqa: F401
-    except ImportError:
-        print("SKIP: synnefo.messaging is not installed")
-        return 0
-    use_pg, use_rabbit = answers(5432), answers(5672)
-    if not use_pg:
-        print("note: PostgreSQL does not answer on 127.0.0.1:5432; using SQLite")
-    if not use_rabbit:
-        print("note: RabbitMQ does not answer on 127.0.0.1:5672; using the file-system broker")
+def run_stack(args, use_pg, use_rabbit):
+    """Measure one stack; returns (dispatcher messages/s, bare messages/s) or None."""
     tmp = tempfile.mkdtemp(prefix="snf-bench-dispatcher-")
-    stack = Stack(tmp, use_pg, use_rabbit)
+    stack = Stack(tmp, use_pg, use_rabbit, args.db_prefix)
     procs = []
+    samplers = []
     try:
         subprocess.run([os.path.join(BIN, "snf-manage"), "migrate", "-v", "0", "--skip-checks"],
                        env=stack.env, check=True, timeout=300)
@@ -218,15 +247,22 @@ def main(argv=None):
         vms = [int(x) for x in out.strip().splitlines()[-1].split(",")]
         msgs = messages(stack, vms, args.count)
         target = expected_sum(msgs)
-        print("stack: %s + %s; %d messages over %d servers, prefetch %d"
-              % ("PostgreSQL" if use_pg else "SQLite", "RabbitMQ" if use_rabbit else "filesystem",
-                 len(msgs), len(vms), args.prefetch))
+        print("stack: %s; %d messages over %d servers, prefetch %d"
+              % (stack.label, len(msgs), len(vms), args.prefetch), flush=True)
+        tag = "pg-rabbitmq" if use_pg else "sqlite-fs"
 
         def publish():
             broker = stack.broker()
             for m in msgs:
                 broker.publish(m)
             broker.close()
+
+        def profiled(proc, who):
+            if args.profile:
+                os.makedirs(args.profile, exist_ok=True)
+                path = os.path.join(args.profile, "%s-%s.raw" % (tag, who))
+                samplers.append((_profile.attach(proc.pid, path, idle=not args.profile_cpu),
+                                 path, who))
 
         # -- the dispatcher -------------------------------------------------
         publish()
@@ -239,27 +275,24 @@ def main(argv=None):
         procs.append(proc)
 
         def dispatcher_ready():
-            return os.path.exists(log_path) and "Consuming" in open(log_path).read()
-        seconds = timed_run(stack, proc, dispatcher_ready, target, args.deadline)
+            if os.path.exists(log_path) and "Consuming" in open(log_path).read():
+                profiled(proc, "dispatcher")
+                return True
+            return False
+        seconds, cpu = timed_run(stack, proc, dispatcher_ready, target, args.deadline)
+        for sampler, _, _ in samplers:
+            _profile.stop(sampler)
         proc.terminate()
         proc.wait(timeout=60)
         if seconds is None:
             print("dispatcher: did not finish within %.0f s" % args.deadline)
-            return 1
+            return None
         dispatcher_rate = len(msgs) / seconds
-        print("dispatcher:      %8.1f messages/s (%.2f s)" % (dispatcher_rate, seconds))
+        print("dispatcher:      %8.1f messages/s (%.2f s, CPU %.2f ms a message)"
+              % (dispatcher_rate, seconds, 1000 * cpu / len(msgs)), flush=True)
 
         # -- the limit: bare consume + UPDATE + COMMIT --------------------------
-        stack.query("SELECT 1")
-        if stack.db["engine"] == "sqlite":
-            conn = sqlite3.connect(stack.db["name"])
-            conn.execute("UPDATE db_virtualmachine SET backendjobid = NULL")
-            conn.commit()
-            conn.close()
-        else:
-            import psycopg
-            with psycopg.connect(host="127.0.0.1", user="postgres", dbname=stack.db["name"]) as c:
-                c.execute("UPDATE db_virtualmachine SET backendjobid = NULL")
+        stack.query("UPDATE db_virtualmachine SET backendjobid = NULL")
         publish()
         cfg = {"db": stack.db, "amqp": stack.amqp, "exchange": stack.exchange,
                "broker_dir": stack.broker_dir, "prefix_id": stack.prefix_id, "count": len(msgs),
@@ -272,22 +305,76 @@ def main(argv=None):
         def bare_ready():
             if not ready[0]:
                 ready[0] = bare.stdout.readline().strip() == "ready"
+                if ready[0]:
+                    profiled(bare, "bare")
             return ready[0]
-        seconds = timed_run(stack, bare, bare_ready, target, args.deadline)
+        seconds, cpu = timed_run(stack, bare, bare_ready, target, args.deadline)
+        for sampler, _, _ in samplers[1:]:
+            _profile.stop(sampler)
         if seconds is None:
             print("bare loop: did not finish within %.0f s" % args.deadline)
-            return 1
+            return None
         bare_rate = len(msgs) / seconds
-        print("bare loop limit: %8.1f messages/s (%.2f s)" % (bare_rate, seconds))
-        print("ratio dispatcher / limit: %.2f" % (dispatcher_rate / bare_rate))
-        return 0
+        print("bare loop limit: %8.1f messages/s (%.2f s, CPU %.2f ms a message)"
+              % (bare_rate, seconds, 1000 * cpu / len(msgs)))
+        print("ratio dispatcher / limit: %.2f" % (dispatcher_rate / bare_rate), flush=True)
+        for _, path, who in samplers:
+            _profile.summary(path, within="Dispatcher.run (dispatcher.py)" if who == "dispatcher" else None)
+        return dispatcher_rate, bare_rate
     finally:
+        for sampler, _, _ in samplers:
+            if sampler is not None and sampler.poll() is None:
+                _profile.stop(sampler)
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
         stack.drop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stack", choices=("all", "pg-rabbitmq", "sqlite-fs"), default="all")
+    parser.add_argument("--count", type=int, default=1500)
+    parser.add_argument("--servers", type=int, default=50)
+    parser.add_argument("--prefetch", type=int, default=20)
+    parser.add_argument("--deadline", type=float, default=90.0)
+    parser.add_argument("--db-prefix", default="snf_bench",
+                        help="PostgreSQL database name prefix (a random suffix is added)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="sample both contenders with py-spy, write the stacks to DIR")
+    parser.add_argument("--profile-cpu", action="store_true",
+                        help="with --profile: sample CPU time only (not waits)")
+    args = parser.parse_args(argv)
+    try:
+        import synnefo.messaging.client  # noqa: F401
+    except ImportError:
+        print("SKIP: synnefo.messaging is not installed")
+        return 0
+    stacks = []
+    if args.stack in ("all", "pg-rabbitmq"):
+        pg, rabbit = answers(5432), answers(5672)
+        if pg and rabbit:
+            stacks.append((True, True))
+        else:
+            print("note: %s does not answer on 127.0.0.1; PostgreSQL + RabbitMQ not measured"
+                  % ("PostgreSQL" if not pg else "RabbitMQ"))
+            if args.stack == "pg-rabbitmq":
+                return 1
+    if args.stack in ("all", "sqlite-fs"):
+        stacks.append((False, False))
+    failed = False
+    for use_pg, use_rabbit in stacks:
+        rates = run_stack(args, use_pg, use_rabbit)
+        if rates is None:
+            failed = True
+            continue
+        dispatcher_rate, bare_rate = rates
+        label = ("PostgreSQL + RabbitMQ" if use_pg else "SQLite + file-system broker")
+        report("snf-dispatcher, %s" % label, "%.0f msg/s" % dispatcher_rate,
+               "%.0f msg/s bare loop" % bare_rate, dispatcher_rate / bare_rate, 0.6)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,16 @@ subprocesses on the same broker; a consumer in this process polls the queue.
 Usage: ``python benchmarks/eventd_latency.py [--amqp URL] [--count N] [--burst N]``.
 Default broker: the file-system one in a temporary directory. Total run time
 is bounded (about 20 s by default, never more than ``--deadline`` seconds).
+The throughput ratio (goal 0.7) and eventd's p99 latency (goal: under
+50 ms) are reported to the ``make bench`` summary.
+
+Profile (where the time goes, docs/benchmarks.rst "eventd")::
+
+    python benchmarks/eventd_latency.py --profile /tmp/eventd-profile
+
+attaches ``py-spy record --idle --format raw`` to eventd and to the bare
+loop for their whole run, writes ``<dir>/eventd.raw`` and ``<dir>/bare.raw``
+and prints the share of samples under each function.
 """
 
 import argparse
@@ -26,6 +36,9 @@ import sys
 import tempfile
 import threading
 import time
+
+import _profile
+from _summary import report
 
 PREFIX_ID = "bench-"
 CLUSTER = "bench.example.org"
@@ -125,6 +138,10 @@ def wait_ready(proc, log_path=None, timeout=20):
 
 def measure(label, start_worker, queue_dir, consumer, args, deadline):
     proc = start_worker()
+    sampler = None
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+        sampler = _profile.attach(proc.pid, os.path.join(args.profile, f"{label}.raw"))
     try:
         first = 1
         latencies = []
@@ -150,6 +167,7 @@ def measure(label, start_worker, queue_dir, consumer, args, deadline):
         elapsed = (max(done) - started) if done else float("nan")
         throughput = len(done) / elapsed if done and elapsed > 0 else float("nan")
     finally:
+        _profile.stop(sampler)
         proc.terminate()
         try:
             proc.wait(timeout=10)
@@ -178,6 +196,8 @@ def main(argv=None):
     parser.add_argument("--interval", type=float, default=0.01, help="pause between them (s)")
     parser.add_argument("--burst", type=int, default=300, help="jobs for the throughput phase")
     parser.add_argument("--deadline", type=float, default=55, help="hard bound on run time (s)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="sample eventd and the bare loop with py-spy, write the stacks to DIR")
     args = parser.parse_args(argv)
     hard_deadline = time.time() + args.deadline
     base = tempfile.mkdtemp(prefix="snf-bench-eventd-")
@@ -219,6 +239,16 @@ def main(argv=None):
         print("ratios eventd/bare: median latency x%.2f, p99 latency x%.2f, throughput x%.2f"
               % (eventd["median_ms"] / bare["median_ms"], eventd["p99_ms"] / bare["p99_ms"],
                  eventd["throughput"] / bare["throughput"]))
+        broker_name = "RabbitMQ" if args.amqp else "file-system broker"
+        report(f"snf-ganeti-eventd throughput, {broker_name}",
+               "%.0f msg/s" % eventd["throughput"], "%.0f msg/s bare loop" % bare["throughput"],
+               eventd["throughput"] / bare["throughput"], 0.7)
+        report(f"snf-ganeti-eventd p99 latency (ms), {broker_name}", "%.1f ms" % eventd["p99_ms"],
+               "%.1f ms bare loop" % bare["p99_ms"], eventd["p99_ms"], 50,
+               higher_is_better=False)
+        if args.profile:
+            for label in ("eventd", "bare"):
+                _profile.summary(os.path.join(args.profile, f"{label}.raw"))
         broker.close()
     finally:
         shutil.rmtree(base, ignore_errors=True)

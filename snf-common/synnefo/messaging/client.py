@@ -352,7 +352,8 @@ class Broker:
 
     # --- consume ----------------------------------------------------------------------
 
-    def consume(self, queues, handler, prefetch=5, stop_event=None, idle_timeout=None):
+    def consume(self, queues, handler, prefetch=5, stop_event=None, idle_timeout=None,
+                batch=None):
         """Call ``handler(delivery)`` for each message of ``queues``.
 
         The handler settles each delivery (ack or dead-letter); what it leaves
@@ -360,11 +361,18 @@ class Broker:
         after ``idle_timeout`` seconds without a message; reconnects (with
         fail-over and back-off) when the broker goes away. An exception of the
         handler closes the connection (its delivery returns to the queue) and
-        propagates."""
+        propagates.
+
+        ``batch`` (a number): call ``handler(deliveries)`` with a list instead,
+        of the messages already received, at most ``batch`` (and at most the
+        ``prefetch`` of each queue); it never waits for a message to fill a
+        list."""
         if isinstance(queues, str):
             queues = [queues]
         if not queues:
             raise ValueError("nothing to consume: no queue given")
+        if batch is not None and (not isinstance(batch, int) or batch < 1):
+            raise ValueError("batch must be a positive number of messages")
         stop_event = stop_event or threading.Event()
         state = {"last": time.monotonic()}
         delay = FIRST_DELAY
@@ -382,7 +390,7 @@ class Broker:
             session_start = state["last"]
             try:
                 self._consume_on(conn, queues, handler, prefetch, stop_event, idle_timeout,
-                                 state)
+                                 state, batch)
                 return
             except _HandlerFailed as failed:
                 raise failed.__cause__
@@ -401,20 +409,28 @@ class Broker:
                 return
             delay = min(delay * 2, MAX_DELAY)
 
-    def _consume_on(self, conn, queues, handler, prefetch, stop_event, idle_timeout, state):
+    def _consume_on(self, conn, queues, handler, prefetch, stop_event, idle_timeout, state,
+                    batch=None):
         channel = conn.channel()
         errors = BROKER_ERRORS
+        received = []
+
+        def call(handler_argument):
+            try:
+                handler(handler_argument)
+            except BrokerUnavailable:
+                raise
+            except Exception as exc:
+                raise _HandlerFailed() from exc
+            state["last"] = time.monotonic()
 
         def on_message_of(queue):
             def on_message(message):
                 delivery = Delivery(self, message, queue, errors, stop_event)
-                try:
-                    handler(delivery)
-                except BrokerUnavailable:
-                    raise
-                except Exception as exc:
-                    raise _HandlerFailed() from exc
-                state["last"] = time.monotonic()
+                if batch:
+                    received.append(delivery)
+                else:
+                    call(delivery)
             return on_message
 
         consumers = [kombu.Consumer(channel, queues=[kombu.Queue(q, no_declare=True)],
@@ -429,5 +445,15 @@ class Broker:
                 conn.drain_events(timeout=POLL_SECONDS)
             except TimeoutError:
                 pass
+            if received:
+                # what else has already arrived, without waiting
+                while len(received) < batch:
+                    try:
+                        conn.drain_events(timeout=0)
+                    except TimeoutError:
+                        break
+                deliveries = list(received)
+                del received[:]
+                call(deliveries)
             if conn.heartbeat:
                 conn.heartbeat_check()

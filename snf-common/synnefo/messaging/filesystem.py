@@ -12,9 +12,16 @@ Differences from the stock transport:
   channel closes, and :func:`recover_orphans` returns the claims of dead
   processes;
 * a message that no binding routes is dropped (as on AMQP) instead of
-  piling up in an ``ae.undeliver`` queue.
+  piling up in an ``ae.undeliver`` queue;
+* one directory listing serves many receives: a channel keeps the sorted
+  names it listed and claims them in turn, listing again only when they are
+  used up (or all taken by other readers), and a consumer of several queues
+  lists once for all of them and receives the oldest message of any (the
+  stock transport lists the whole folder for every receive from every
+  queue).
 """
 
+import collections
 import fcntl
 import itertools
 import logging
@@ -98,6 +105,7 @@ class Channel(filesystem.Channel):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._claims = {}  # delivery tag -> (claimed path, original name)
+        self._listed = {}  # frozenset of queues -> deque of message names not yet tried
 
     @property
     def claim_folder(self):
@@ -161,31 +169,62 @@ class Channel(filesystem.Channel):
             raise filesystem.ChannelError("cannot write a message of %s: %s" % (queue, exc)) \
                 from exc
 
+    def _claim(self, name):
+        """The payload of message file ``name``, claimed; ``None`` if another
+        reader took it first or it is not a message (then moved aside)."""
+        claimed = os.path.join(self.claim_folder, "%d-%s" % (os.getpid(), name))
+        try:
+            os.rename(os.path.join(self.data_folder_in, name), claimed)
+        except FileNotFoundError:
+            return None  # another reader took it
+        try:
+            with open(claimed, "rb") as handle:
+                payload = loads(handle.read().decode("utf-8"))
+            if not isinstance(payload, dict):
+                raise ValueError("not a kombu message")
+        except ValueError as exc:  # never written by us: keep it aside, go on
+            log.error("message file %s is not readable (%s); moved to %s", name, exc,
+                      self.claim_folder)
+            os.rename(claimed, os.path.join(self.claim_folder, CORRUPT_PREFIX + name))
+            return None
+        tag = payload.get("properties", {}).get("delivery_tag")
+        if tag is None:
+            os.unlink(claimed)
+        else:
+            self._claims[tag] = (claimed, name)
+        return payload
+
+    def _next_message(self, queues):
+        """(queue, payload) of the oldest message of any of ``queues``; raises Empty.
+
+        Claims the names of the last listing in order; lists the folder again
+        when none is left (or none could be claimed), at most once a call."""
+        wanted = frozenset(queues)
+        pending = self._listed.get(wanted)
+        listed_now = False
+        while True:
+            if not pending:
+                if listed_now:
+                    raise Empty()
+                pending = self._listed[wanted] = collections.deque(
+                    sorted(n for n in os.listdir(self.data_folder_in) if queue_of(n) in wanted))
+                listed_now = True
+                continue
+            name = pending.popleft()
+            payload = self._claim(name)
+            if payload is not None:
+                return queue_of(name), payload
+
     def _get(self, queue):
-        for name in sorted(os.listdir(self.data_folder_in)):
-            if queue_of(name) != queue:
-                continue
-            claimed = os.path.join(self.claim_folder, "%d-%s" % (os.getpid(), name))
-            try:
-                os.rename(os.path.join(self.data_folder_in, name), claimed)
-            except FileNotFoundError:
-                continue  # another reader took it
-            try:
-                with open(claimed, "rb") as handle:
-                    payload = loads(handle.read().decode("utf-8"))
-                if not isinstance(payload, dict):
-                    raise ValueError("not a kombu message")
-            except ValueError as exc:  # never written by us: keep it aside, go on
-                log.error("message file %s is not readable (%s); moved to %s", name, exc,
-                          self.claim_folder)
-                os.rename(claimed, os.path.join(self.claim_folder, CORRUPT_PREFIX + name))
-                continue
-            tag = payload.get("properties", {}).get("delivery_tag")
-            if tag is None:
-                os.unlink(claimed)
-            else:
-                self._claims[tag] = (claimed, name)
-            return payload
+        return self._next_message((queue,))[1]
+
+    def drain_events(self, timeout=None, callback=None):
+        """Deliver one message of the consumed queues: the oldest of any of
+        them, from one listing for all (kombu would list once per queue)."""
+        callback = callback or self.connection._deliver
+        if self._consumers and self.qos.can_consume():
+            queue, payload = self._next_message(self._active_queues)
+            return callback(payload, queue)
         raise Empty()
 
     def _size(self, queue):

@@ -2,7 +2,11 @@
 
 # --- Dispatcher ---------------------------------------------------------
 # Messages the broker hands to one dispatcher before it acknowledges them.
-DISPATCHER_PREFETCH = 5
+DISPATCHER_PREFETCH = 20
+# At most this many of the messages already handed over are applied in one
+# transaction when they lock no row but their server's (1: one transaction
+# per message).
+DISPATCHER_BATCH_SIZE = 10
 # Seconds without any message after which the dispatcher logs a warning
 # ("verify that snf-ganeti-eventd is running") and reconnects.
 DISPATCHER_IDLE_TIMEOUT = 600

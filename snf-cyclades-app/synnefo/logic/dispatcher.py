@@ -14,6 +14,15 @@ acknowledged only after that transaction committed:
   succeeds or the dispatcher is stopped (then it is left unacknowledged and
   the broker redelivers it).
 
+With ``DISPATCHER_BATCH_SIZE`` above 1 the dispatcher takes the messages
+the broker has already handed over (up to that many, and up to half of
+``DISPATCHER_PREFETCH``) at once: runs of
+consecutive messages that lock no row but their server's
+(:func:`synnefo.logic.callbacks.batchable`) are applied in one transaction
+and each acknowledged after its commit; the others one by one as above. A
+batch that fails for any reason is rolled back and its messages applied one
+by one, so every outcome above holds per message.
+
 A thread of each dispatcher refreshes the backends' resource statistics
 (:mod:`synnefo.logic.backend_stats`), so that the allocator never asks Ganeti
 while a create waits; another submits the create jobs an API process left
@@ -130,7 +139,7 @@ class Dispatcher:
     """The decode -> apply -> ack loop, without process concerns."""
 
     def __init__(self, broker, prefix_id, stop_event=None, prefetch=5, idle_timeout=600,
-                 max_retry_delay=5.0):
+                 max_retry_delay=5.0, batch_size=1):
         self.broker = broker
         self.prefix_id = prefix_id
         self.queues = queue_names(prefix_id)
@@ -138,6 +147,7 @@ class Dispatcher:
         self.prefetch = prefetch
         self.idle_timeout = idle_timeout
         self.max_retry_delay = max_retry_delay
+        self.batch_size = batch_size
         self.counts = {"acked": 0, "dead": 0, "left": 0}
         self.reuse_connection_for = 1.0  # seconds
         self._last_message = float("-inf")
@@ -150,10 +160,7 @@ class Dispatcher:
         delivery.reject_to_dead_letter(reason[:1000])
         self.counts["dead"] += 1
 
-    def handle_delivery(self, delivery):
-        """Apply one delivery; returns ``ack``, ``dead`` or ``left`` (unacked, stopping)."""
-        from django.db import DatabaseError
-        from synnefo.logic import callbacks
+    def _close_if_idle(self):
         # After an idle pause, drop the DB connection (it may have been broken
         # meanwhile, e.g. a database restart); back to back, keep it: a new
         # connection per message costs more than the message (see
@@ -163,12 +170,98 @@ class Dispatcher:
         if now - self._last_message > self.reuse_connection_for:
             close_connections()
         self._last_message = now
-        bad = malformed_errors()
+
+    def _decode(self, delivery):
+        """The decoded message, or ``None`` once a malformed one is dead-lettered."""
         try:
-            message = decode(delivery.body)
-        except bad as exc:
+            return decode(delivery.body)
+        except malformed_errors() as exc:
             self._dead_letter(delivery, "malformed message: %s" % exc)
+            return None
+
+    def handle_delivery(self, delivery):
+        """Apply one delivery; returns ``ack``, ``dead`` or ``left`` (unacked, stopping)."""
+        self._close_if_idle()
+        message = self._decode(delivery)
+        if message is None:
             return "dead"
+        return self._apply(delivery, message)
+
+    def handle_deliveries(self, deliveries):
+        """Apply the deliveries the broker handed over together, in their order.
+
+        Runs of batchable messages share a transaction (:meth:`_apply_batch`),
+        the others are applied one by one. Returns the outcome of each
+        (``ack``, ``dead``, ``left``; after a ``left`` the rest are left too)."""
+        from synnefo.logic import callbacks
+        self._close_if_idle()
+        outcomes = []
+        run = []
+
+        def stopping():
+            return bool(outcomes) and outcomes[-1] == "left"
+
+        def flush():
+            if run:
+                outcomes.extend(self._apply_batch(list(run)))
+                run.clear()
+        for delivery in deliveries:
+            message = self._decode(delivery)
+            if message is not None and callbacks.batchable(message):
+                run.append((delivery, message))
+                continue
+            flush()
+            if stopping():
+                break
+            outcomes.append("dead" if message is None else self._apply(delivery, message))
+            if stopping():
+                break
+        else:
+            flush()
+        left = len(deliveries) - len(outcomes)
+        if left:
+            self.counts["left"] += left
+            outcomes.extend(["left"] * left)
+        return outcomes
+
+    def _apply_batch(self, items):
+        """One transaction for several batchable messages, then an ack each;
+        on any error, roll back and apply them one by one."""
+        if len(items) == 1:
+            return [self._apply(*items[0])]
+        from django.db import transaction
+        from synnefo.logic import callbacks
+        try:
+            with transaction.atomic():
+                batch = callbacks.Batch([message for _, message in items])
+                results = [callbacks.handle(message, batch) for _, message in items]
+                batch.write()
+        except Exception as exc:  # whatever it was, each message meets it alone
+            log.info("A batch of %d messages failed (%s: %s); applying them one by one",
+                     len(items), type(exc).__name__, exc)
+            outcomes = []
+            for delivery, message in items:
+                if outcomes and outcomes[-1] == "left":
+                    break
+                outcomes.append(self._apply(delivery, message))
+            return outcomes
+        for (delivery, message), result in zip(items, results, strict=True):
+            delivery.ack()
+            self.counts["acked"] += 1
+            self._log_applied(message, result)
+        self._last_message = time.monotonic()
+        return ["ack"] * len(items)
+
+    def _log_applied(self, message, outcome):
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s of %s: %s", message.get("type"), message.get("status", ""),
+                      message.get("instance") or message.get("network"), outcome)
+
+    def _apply(self, delivery, message):
+        """Apply one decoded message in its own transaction, retrying transient errors."""
+        from django.db import DatabaseError
+        from synnefo.logic import callbacks
+        bad = malformed_errors()
         delay = 0.1
         while True:
             try:
@@ -196,18 +289,26 @@ class Dispatcher:
             break
         delivery.ack()
         self.counts["acked"] += 1
-        log.debug("%s %s of %s: %s", message.get("type"), message.get("status", ""),
-                  message.get("instance") or message.get("network"), outcome)
+        self._log_applied(message, outcome)
         self._last_message = time.monotonic()
         return "ack"
 
     def run(self):
         """Consume until the stop event is set."""
         log.info("Consuming %s", ", ".join(self.queues))
+        # A batch takes at most half of the prefetch window, so that the broker
+        # sends the next messages while a batch is applied (it sends more only
+        # as messages are acknowledged).
+        batch = min(self.batch_size, self.prefetch // 2)
+        if batch > 1:
+            handler, extra = self.handle_deliveries, {"batch": batch}
+        else:
+            handler, extra = self.handle_delivery, {}
         while not self.stop_event.is_set():
             started = time.monotonic()
-            self.broker.consume(self.queues, self.handle_delivery, prefetch=self.prefetch,
-                                stop_event=self.stop_event, idle_timeout=self.idle_timeout)
+            self.broker.consume(self.queues, handler, prefetch=self.prefetch,
+                                stop_event=self.stop_event, idle_timeout=self.idle_timeout,
+                                **extra)
             if self.stop_event.is_set():
                 break
             if self.idle_timeout and time.monotonic() - started >= self.idle_timeout * 0.9:
@@ -304,7 +405,8 @@ def _run(settings, stop_event):
     dispatcher = Dispatcher(broker, settings.BACKEND_PREFIX_ID, stop_event,
                             prefetch=settings.DISPATCHER_PREFETCH,
                             idle_timeout=settings.DISPATCHER_IDLE_TIMEOUT,
-                            max_retry_delay=settings.DISPATCHER_DB_RETRY_MAX_DELAY)
+                            max_retry_delay=settings.DISPATCHER_DB_RETRY_MAX_DELAY,
+                            batch_size=settings.DISPATCHER_BATCH_SIZE)
     log.info("%s starting (pid %d)", PROG, os.getpid())
     refresher = start_stats_refresher(settings, stop_event)
     sweeper = start_create_sweeper(settings, stop_event)

@@ -114,6 +114,17 @@ def vm_effect(opcode, status, current_operstate):
     return _lookup(VM_TRANSITIONS, opcode, status, current_operstate)
 
 
+def touches_only_the_vm(opcode, status):
+    """Whether an op-status event of ``(opcode, status)`` writes nothing but its
+    VM row (and the VM's diagnostics), whatever the VM's operstate: no row of
+    the table for it releases NICs or addresses (``destroy``,
+    ``abandon_nics``), which lock Network and pool rows. The dispatcher
+    applies such events several to a transaction (``docs/dispatcher.rst``)."""
+    return not any(effect.destroy or effect.abandon_nics
+                   for (row_opcode, row_status, _), effect in VM_TRANSITIONS.items()
+                   if row_opcode == opcode and row_status == status)
+
+
 def network_effect(opcode, status, current_operstate):
     """The :class:`Effect` of a network-status event on a BackendNetwork."""
     return _lookup(NETWORK_TRANSITIONS, opcode, status, current_operstate)

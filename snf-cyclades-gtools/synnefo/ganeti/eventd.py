@@ -255,7 +255,11 @@ class EventDaemon:
                     # archived before we saw its final state: read it from the archive
                     self.process_job_safely(job_id)
                 self.state.forget_if_done(job_id)
-        self.state.save_if_dirty()
+        # Every published change is already recorded (stage + commit, one per
+        # change); what is left unsaved here is bookkeeping (job done or
+        # forgotten, the highest job id read), saved with the next change or
+        # when eventd is idle or stops. Losing it in a crash only makes the
+        # next start read those jobs again, which publishes nothing twice.
 
     def process_job_safely(self, job_id):
         """:meth:`process_job`, but an unexpected error is logged and eventd goes on.
