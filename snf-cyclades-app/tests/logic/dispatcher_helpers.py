@@ -1,5 +1,7 @@
 """Helpers of the dispatcher tests: message builders and DB fixtures."""
 
+import json
+
 from synnefo.db.models import Backend, BackendNetwork, Flavor, Network, VirtualMachine
 
 T0 = 1700000000
@@ -57,3 +59,20 @@ def make_vm(world, **fields):
                   imageid="img1", operstate="BUILD", action="CREATE", task="BUILD")
     values.update(fields)
     return VirtualMachine.objects.create(**values)
+
+
+class FakeDelivery:
+    def __init__(self, body, queue="snf-events-op"):
+        self.body = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.headers = {}
+        self.queue = queue
+        self.outcome = None
+        self.reason = None
+
+    def ack(self):
+        assert self.outcome is None
+        self.outcome = "ack"
+
+    def reject_to_dead_letter(self, reason):
+        assert self.outcome is None
+        self.outcome, self.reason = "dead", reason

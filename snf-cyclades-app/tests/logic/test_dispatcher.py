@@ -1,32 +1,14 @@
 """The dispatcher loop with fake deliveries: ack, dead letters, transient DB errors."""
 
-import json
 import threading
 
 import pytest
-from dispatcher_helpers import make_vm, make_world, net, op
+from dispatcher_helpers import FakeDelivery, make_vm, make_world, net, op
 from django.db import OperationalError
 from synnefo.db.models import VirtualMachine
 from synnefo.logic import callbacks
 from synnefo.logic import dispatcher as dispatcher_mod
 from synnefo.logic.dispatcher import Dispatcher
-
-
-class FakeDelivery:
-    def __init__(self, body, queue="snf-events-op"):
-        self.body = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.headers = {}
-        self.queue = queue
-        self.outcome = None
-        self.reason = None
-
-    def ack(self):
-        assert self.outcome is None
-        self.outcome = "ack"
-
-    def reject_to_dead_letter(self, reason):
-        assert self.outcome is None
-        self.outcome, self.reason = "dead", reason
 
 
 class FakeBroker:

@@ -1,33 +1,16 @@
 """Several messages in one transaction (DISPATCHER_BATCH_SIZE): the same rows as one by one,
 an ack after the commit, a bad message dead-lettered alone while the others apply."""
 
-import json
 import logging
 
 import pytest
-from dispatcher_helpers import make_vm, make_world, op, progress
+from dispatcher_helpers import FakeDelivery, make_vm, make_world, op, progress
 from synnefo.db.models import VirtualMachine, VirtualMachineDiagnostic
 from synnefo.logic import callbacks
 from synnefo.logic.dispatcher import Dispatcher
 
 COMPARED = ["operstate", "task", "task_job_id", "backendjobid", "backendopcode",
             "backendjobstatus", "backendlogmsg", "buildpercentage", "backendtime", "deleted"]
-
-
-class FakeDelivery:
-    def __init__(self, message):
-        self.body = message if isinstance(message, bytes) else json.dumps(message).encode()
-        self.queue = "snf-events-op"
-        self.outcome = None
-        self.reason = None
-
-    def ack(self):
-        assert self.outcome is None
-        self.outcome = "ack"
-
-    def reject_to_dead_letter(self, reason):
-        assert self.outcome is None
-        self.outcome, self.reason = "dead", reason
 
 
 @pytest.fixture
