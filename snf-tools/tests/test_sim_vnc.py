@@ -163,3 +163,27 @@ def test_a_reservation_without_an_instance_is_let_go():
         assert servers.reserved == {}
     finally:
         servers.stop()
+
+
+def test_a_stopped_instance_keeps_its_port_from_a_second_simulator():
+    first, second = vnc.ConsoleServers(_Cluster(), "127.0.0.1"), vnc.ConsoleServers(_Cluster(), "127.0.0.1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        assert first.port_free(port)
+        first.cluster.instances["a"] = {"network_port": port, "oper_state": True}
+        first.reconcile()
+        first.cluster.instances["a"]["oper_state"] = False     # stopped: the console closes
+        deadline = time.monotonic() + 5
+        while port not in first.reserved and time.monotonic() < deadline:
+            first.reconcile()
+            time.sleep(0.05)
+        assert "a" not in first.consoles and port in first.reserved
+        assert not second.port_free(port)
+        first.cluster.instances["a"]["oper_state"] = True       # started again, on the same port
+        first.reconcile()
+        assert first.consoles["a"].port == port
+    finally:
+        first.stop()
+        second.stop()

@@ -212,6 +212,33 @@ class ConsoleServers:
         with self.reserved_lock:
             return self.reserved.pop(port, None)
 
+    def _hold_stopped(self):
+        """Keep the ports of stopped instances bound too (KVM gives an
+        instance its port for life), so that another simulator cannot take
+        one before the instance starts again; a port still held by a closing
+        console is tried again on the next round."""
+        family = socket.AF_INET6 if ":" in self.address else socket.AF_INET
+        with self.cluster.lock:
+            held = {inst["network_port"] for name, inst in self.cluster.instances.items()
+                    if inst.get("network_port") and name not in self.consoles}
+        with self.reserved_lock:
+            wanted = held - set(self.reserved)
+        for port in sorted(wanted):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                # SO_REUSEADDR: the console's closed connections may linger in
+                # TIME_WAIT; another simulator's probe (without it) still fails
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((self.address, port))
+            except OSError:
+                sock.close()
+                continue
+            with self.reserved_lock:
+                if port in self.reserved:
+                    sock.close()
+                else:
+                    self.reserved[port] = sock
+
     def _release_unused(self):
         """Close the reservations of ports that no instance holds any more."""
         # cluster.lock throughout: a port is given out and its instance added under it
@@ -249,6 +276,7 @@ class ConsoleServers:
             self.warned.discard((name, port))
             log.info("%s: VNC console on %s port %d", name, self.address, port)
         self._release_unused()
+        self._hold_stopped()
 
     def start(self):
         self.reconcile()
