@@ -37,8 +37,9 @@ def test_console_follows_the_instance(tmp_path):
     try:
         blocker.bind(("127.0.0.1", 11000))
         blocker.listen(1)
+        ours = True
     except OSError:
-        pass
+        ours = False   # another simulator holds it (and may let it go meanwhile)
     with blocker:
         with SimProcess(tmp_path, "--job-duration", "0.05") as sim, sim.client() as client:
             create(client, "snf-vnc1")
@@ -63,7 +64,8 @@ def test_console_follows_the_instance(tmp_path):
                 pytest.fail("the console still answers after the instance stopped")
             assert client.wait_for_job(client.startup_instance("snf-vnc1"), TIMEOUT) == "success"
             assert wait_fetch(console["host"], console["port"]).name == "snf-vnc1"
-            assert console["port"] != 11000
+            if ours:
+                assert console["port"] != 11000
 
 
 def test_no_vnc_with_the_fake_hypervisor(tmp_path):

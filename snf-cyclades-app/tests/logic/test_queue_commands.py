@@ -204,9 +204,8 @@ def test_retry_on_the_embedded_broker(tmp_path, settings):
 
 def test_retry_then_dispatch_round_trip(broker, db):
     """A dead letter replayed by queue-retry is applied by the dispatcher."""
-    from dispatcher_helpers import make_vm, make_world, op
+    from dispatcher_helpers import FakeDelivery, make_vm, make_world, op
     from synnefo.db.models import VirtualMachine
-    from dispatcher_helpers import FakeDelivery
     vm = make_vm(make_world(), task_job_id=3)
     msg = op(vm.pk, "OP_INSTANCE_CREATE", "success", 3, 1)
     broker.put("snf-events-op-dl", msg, {"x-original-routing-key": "ganeti.snf.event.op"})
