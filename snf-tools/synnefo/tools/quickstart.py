@@ -500,6 +500,18 @@ PRIVATE_MAC_FILTERED_BRIDGE = {self.cluster.get("private_bridge") or "br0"!r}
         self.info["api"] = url
         self.info["ui"] = f"http://127.0.0.1:{self.api_port}/ui/"
 
+    def wait_public_network(self, timeout=120):
+        """Wait until the public network is ACTIVE. Its connect job runs
+        through the update path just started; a server created before the
+        network is connected to the node group fails in Ganeti, so "ready"
+        means after it (seen: the first create of a browser test, made a
+        second after start, ended ERROR)."""
+        def active():
+            self.check_alive()
+            return any(n.get("public") in (True, "yes") and n.get("state") == "ACTIVE"
+                       for n in self._manage_json("network-list"))
+        _wait_for(active, timeout, "the public network to become ACTIVE")
+
     def start_reconciler(self):
         """The staggered reconciliation, as the systemd timer runs it: one
         ``reconcile-servers --fix-all`` every ``reconcile_every`` seconds."""
@@ -519,6 +531,7 @@ PRIVATE_MAC_FILTERED_BRIDGE = {self.cluster.get("private_bridge") or "br0"!r}
         self.start_update_path()
         self.start_console_proxy()
         self.start_api()
+        self.wait_public_network()
         if self.reconcile_every:
             self.start_reconciler()
         self.info["settings_dir"] = self.settings_dir
