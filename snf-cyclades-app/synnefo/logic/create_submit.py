@@ -221,16 +221,20 @@ class SubmitPool:
                 self.queue.task_done()
 
 
-def submit_logged(vm_id):
-    """:func:`submit`, any exception logged (the row waits for the sweeper)."""
+def submit_logged(vm_id, own_connection=True):
+    """:func:`submit`, any exception logged (the row waits for the sweeper).
+    ``own_connection``: the calling thread owns its database connection (a
+    submitter or the sweeper), which is closed after a failure; a request
+    (``CREATE_SUBMIT_THREADS = 0``) leaves its connection to Django."""
     try:
         return submit(vm_id)
     except Exception:  # noqa: BLE001 - a submitter thread outlives any one failure
         log.exception("Create of server %s not submitted; the sweeper will retry", vm_id)
-        try:
-            connection.close()  # a broken connection must not serve the next one
-        except DatabaseError:
-            pass
+        if own_connection:
+            try:
+                connection.close()  # a broken connection must not serve the next one
+            except DatabaseError:
+                pass
         return "error"
 
 
@@ -251,7 +255,7 @@ def schedule(vm_id):
     """Submit the (committed) create of ``vm_id``: by this process's
     submitter threads, or at once when ``CREATE_SUBMIT_THREADS`` is 0."""
     if settings.CREATE_SUBMIT_THREADS <= 0:
-        return submit_logged(vm_id)
+        return submit_logged(vm_id, own_connection=False)
     pool().put(vm_id)
     return "queued"
 
