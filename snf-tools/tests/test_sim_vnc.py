@@ -9,6 +9,7 @@ import time
 import pytest
 from synnefo.tools.ganeti_sim import font, vnc
 from synnefo.tools.ganeti_sim.testing import SimProcess
+from synnefo.tools.loopback import free_port
 from synnefo.tools.vnc_client import VncError, fetch_framebuffer
 from synnefo.util import rfb
 
@@ -130,9 +131,7 @@ class _Cluster:
 
 def test_a_port_given_out_stays_taken_for_a_second_simulator():
     first, second = vnc.ConsoleServers(_Cluster(), "127.0.0.1"), vnc.ConsoleServers(_Cluster(), "127.0.0.1")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     try:
         assert first.port_free(port)
         # the first simulator's instance is not running yet: the port is still its own
@@ -156,9 +155,7 @@ def test_a_port_given_out_stays_taken_for_a_second_simulator():
 
 def test_a_reservation_without_an_instance_is_let_go():
     servers = vnc.ConsoleServers(_Cluster(), "127.0.0.1")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     try:
         assert servers.port_free(port)
         servers.reconcile()          # no instance holds the port
@@ -169,9 +166,7 @@ def test_a_reservation_without_an_instance_is_let_go():
 
 def test_a_stopped_instance_keeps_its_port_from_a_second_simulator():
     first, second = vnc.ConsoleServers(_Cluster(), "127.0.0.1"), vnc.ConsoleServers(_Cluster(), "127.0.0.1")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     try:
         assert first.port_free(port)
         first.cluster.instances["a"] = {"network_port": port, "oper_state": True}

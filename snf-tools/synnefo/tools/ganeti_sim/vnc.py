@@ -62,6 +62,22 @@ def pack_palette(pixel_format):
     return packed
 
 
+def bound_socket(address, port, reuse_address):
+    """A TCP socket bound to ``address``:``port`` (not listening); OSError
+    when the port is taken. ``reuse_address``: SO_REUSEADDR (Linux then also
+    lets another socket with it bind the port while neither listens)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if reuse_address:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class InstanceConsole:
     """The listening RFB server of one instance and its client threads."""
 
@@ -69,12 +85,8 @@ class InstanceConsole:
         """``sock``: the socket already bound to ``port`` when the port was
         given to the instance (see :meth:`ConsoleServers.port_free`)."""
         self.port, self.name, self.node = port, name, node
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        self.sock = sock or socket.socket(family, socket.SOCK_STREAM)
+        self.sock = sock or bound_socket(address, port, reuse_address=True)
         try:
-            if sock is None:
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                self.sock.bind((address, port))
             self.sock.listen(16)
         except OSError:
             self.sock.close()
@@ -192,14 +204,11 @@ class ConsoleServers:
         stays bound from now on, so that another simulator on this machine
         cannot give the same port to one of its instances before this
         instance's console listens on it."""
-        family = socket.AF_INET6 if ":" in self.address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            # no SO_REUSEADDR: with it, Linux lets a second socket bind the same
-            # port while neither listens, and the reservation would hold nothing
-            sock.bind((self.address, port))
+            # no SO_REUSEADDR: with it, a second simulator's reservation of the
+            # same port would succeed, and this one would hold nothing
+            sock = bound_socket(self.address, port, reuse_address=False)
         except OSError:
-            sock.close()
             return False
         with self.reserved_lock:
             old = self.reserved.pop(port, None)
@@ -217,21 +226,17 @@ class ConsoleServers:
         instance its port for life), so that another simulator cannot take
         one before the instance starts again; a port still held by a closing
         console is tried again on the next round."""
-        family = socket.AF_INET6 if ":" in self.address else socket.AF_INET
         with self.cluster.lock:
             held = {inst["network_port"] for name, inst in self.cluster.instances.items()
                     if inst.get("network_port") and name not in self.consoles}
         with self.reserved_lock:
             wanted = held - set(self.reserved)
         for port in sorted(wanted):
-            sock = socket.socket(family, socket.SOCK_STREAM)
             try:
                 # SO_REUSEADDR: the console's closed connections may linger in
                 # TIME_WAIT; another simulator's probe (without it) still fails
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((self.address, port))
+                sock = bound_socket(self.address, port, reuse_address=True)
             except OSError:
-                sock.close()
                 continue
             with self.reserved_lock:
                 if port in self.reserved:
