@@ -140,12 +140,6 @@ def nic_keys(nics, known_networks):
     return keys
 
 
-def _padded(values, like):
-    """``values`` as a list as long as ``like`` (missing ones None)."""
-    values, size = list(values or []), len(like or [])
-    return (values + [None] * size)[:size]
-
-
 def _watched_jobs(vm):
     jobs = []
     if vm.task and vm.task_job_id is not None:
@@ -366,9 +360,7 @@ class ServerChecker:
         if vm.task == "CONNECT" and not self._task_without_job(vm):
             return  # still in flight
         known_macs = {n.mac for n in nics}
-        theirs = [(network_id_of(name), ip, mac) for mac, ip, name in zip(
-            inst.get("nic.macs") or [], _padded(inst.get("nic.ips"), inst.get("nic.macs")),
-            _padded(inst.get("nic.networks.names"), inst.get("nic.macs")), strict=True)]
+        theirs = [(network_id_of(nic["network"]), nic["ip"], nic["mac"]) for nic in ganeti_nics(inst)]
         for pending in self.unsubmitted_connects(vm.id):
             made = any(net == pending.network_id and (ip == pending.ipv4 if pending.ipv4 else
                                                      mac not in known_macs)
