@@ -313,11 +313,13 @@ def create_network_on_backend_sync(network, backend, timeout=300):
     return True, "ok"
 
 
-def delete_network_on_backend(network, backend):
+def delete_network_on_backend(network, backend, after=()):
     """Disconnect ``network`` from every node group of ``backend``, then delete
-    it (depending on the disconnect jobs). Returns the delete job id."""
+    it (depending on the disconnect jobs). The disconnects wait for the jobs
+    ``after`` (whatever their outcome). Returns the delete job id."""
     client = get_rapi_client(backend)
     name = network_name(network.id)
-    disconnects = [client.disconnect_network(name, group) for group in client.get_groups()]
+    first = [[job, ["success", "error", "canceled"]] for job in after] or None
+    disconnects = [client.disconnect_network(name, group, depends=first) for group in client.get_groups()]
     depends = [[job, ["success", "error", "canceled"]] for job in disconnects] or None
     return client.delete_network(name, depends=depends)

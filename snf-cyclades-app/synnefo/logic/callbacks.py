@@ -337,6 +337,13 @@ def _nic_rows(vm, nics, networks):
             log.warning("Server %s: skipping NIC %d on unknown network %r", vm.pk, index,
                         nic.get("network"))
             continue
+        if network.action == "DESTROY":
+            # No NIC used it when its delete was accepted, and no connect can
+            # start since: this one is the NIC of a connect Ganeti reported
+            # failed. reconcile-networks removes it from the instance.
+            log.warning("Server %s: not adopting NIC %d on network %s, which is being deleted",
+                        vm.pk, index, net_id)
+            continue
         mac = nic.get("mac")
         if not isinstance(mac, str) or not mac:
             raise InvalidMessage("NIC %d has no MAC" % index)

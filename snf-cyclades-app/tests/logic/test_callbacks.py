@@ -197,6 +197,20 @@ def test_net_status_skips_unknown_networks(world, caplog):
     assert "unknown network" in caplog.text
 
 
+def test_net_status_does_not_adopt_a_nic_on_a_network_being_deleted(world, caplog):
+    """A network marked DESTROY had no NIC when its delete was accepted: a NIC
+    on it is a failed connect's, left to reconcile-networks to remove."""
+    public, private = world["public"], world["private"]
+    Network.objects.filter(pk=private.pk).update(action="DESTROY")
+    vm = make_vm(world)
+    msg = net(vm.pk, [nic(public, "aa:00:00:00:00:01", "192.0.2.6"),
+                      nic(private, "aa:00:10:00:00:02", "10.0.0.3")], 5)
+    assert callbacks.handle(msg) == "applied"
+    assert list(vm.nics.values_list("index", "network_id")) == [(0, public.pk)]
+    assert ip_available(private, "10.0.0.3")
+    assert "being deleted" in caplog.text
+
+
 def test_net_status_clears_dirty(world):
     public = world["public"]
     vm = make_vm(world)

@@ -92,6 +92,57 @@ def test_network_drift_detected_then_fixed(run, ganeti, backend):
     assert [c[1][0] for c in ganeti.calls if c[0] == "disconnect_network"] == [network_name(4242)] * 2
 
 
+def test_network_being_deleted_still_used_in_ganeti(run, ganeti, backend):
+    """A failed connect's NIC that Ganeti kept (the DB never had it) holds a
+    deleted network in Ganeti: reconcile-networks removes the NIC, then the
+    network, its disconnects waiting for the removal."""
+    doomed = network("doomed", action="DESTROY")
+    bnet(doomed, backend, backendjobid=90, backendjobstatus="error")
+    ganeti.has(doomed)
+    other = network("other")
+    bnet(other, backend)
+    ganeti.has(other)
+    ganeti.instances["snf-7"] = {"name": "snf-7", "nic.ips": ["10.0.0.2", "10.0.0.3", "10.0.0.4"],
+                                 "nic.networks.names": [network_name(other.id), network_name(doomed.id),
+                                                        network_name(doomed.id)]}
+    ganeti.instances["snf-8"] = {"name": "snf-8", "nic.ips": ["10.0.0.5"],
+                                 "nic.networks.names": [network_name(other.id)]}
+
+    code, out, err = run("reconcile-networks", "--output", "json")
+    assert code == 1, out + err
+    found = findings(out)[("undestroyed", "network %s" % doomed.id)]
+    assert "used there by server 7" in found["details"]
+    assert not [c for c in ganeti.calls if c[0] in ("modify_instance", "delete_network")]
+
+    ganeti.calls.clear()
+    code, out, err = run("reconcile-networks", "--fix-all", "--output", "json")
+    assert code == 0, out + err
+    assert findings(out)[("undestroyed", "network %s" % doomed.id)]["result"] == "fixed"
+    submitted = [c for c in ganeti.calls if c[0] in ("modify_instance", "disconnect_network",
+                                                     "delete_network")]
+    (modify, args, kwargs) = submitted[0]
+    assert (modify, args) == ("modify_instance", ("snf-7",))
+    assert kwargs["nics"] == [["remove", 2, {}], ["remove", 1, {}]]
+    removal = 100  # the fake's first job id
+    disconnects = [c for c in submitted if c[0] == "disconnect_network"]
+    assert [c[1] for c in disconnects] == [(network_name(doomed.id), g) for g in GROUPS]
+    assert all(c[2]["depends"] == [[removal, ["success", "error", "canceled"]]] for c in disconnects)
+    assert submitted[-1][0] == "delete_network" and submitted[-1][1] == (network_name(doomed.id),)
+    assert not [c for c in submitted if network_name(other.id) in c[1]]
+
+
+def test_network_being_deleted_waits_for_its_nics_in_the_database(run, ganeti, backend):
+    """NIC rows still on a network marked DESTROY, gone from Ganeti: the
+    dispatcher (or reconcile-servers) removes them first; nothing submitted."""
+    doomed = network("doomed", action="DESTROY")
+    bnet(doomed, backend, backendjobid=90, backendjobstatus="error")
+    ganeti.has(doomed)
+    vm_with_nic(backend, doomed, "10.0.0.2", "aa:00:10:00:00:01")
+    code, out, err = run("reconcile-networks", "--fix-all", "--output", "json")
+    assert code == 0, out + err
+    assert not [c for c in ganeti.calls if c[0] in ("modify_instance", "delete_network")]
+
+
 def test_network_unreachable_backend_exit_2(run, ganeti, backend, monkeypatch):
     network()
 

@@ -412,3 +412,19 @@ def test_nic_left_dirty_after_its_disconnect_ended_is_rebuilt(run, setup, ganeti
     assert not NetworkInterface.objects.filter(machine=ended).exists()
     assert IPPool(IPPoolTable.objects.get(network=net), net).is_available("192.0.2.2")
     assert NetworkInterface.objects.filter(machine=running).exists()
+
+
+def test_nic_on_a_network_being_deleted_is_not_adopted(run, setup, ganeti):
+    """Ganeti kept the NIC of a failed connect on a network whose delete was
+    accepted since: not rebuilt into the database (reconcile-networks removes
+    it from the instance); the server's other NICs are still compared."""
+    net = setup["net"]
+    doomed = Network.objects.create(name="doomed", userid="alice", subnet="10.0.9.0/29",
+                                    type="PRIVATE_MAC_FILTERED", state="ACTIVE", action="DESTROY")
+    vm = make_vm(setup)
+    add_nic(vm, net, "192.0.2.2", "aa:00:00:00:00:02")
+    ganeti.add(vm, nics=[("aa:00:00:00:00:02", "192.0.2.2", network_name(net.id)),
+                         ("aa:00:10:00:00:03", "10.0.9.2", network_name(doomed.id))])
+    code, out, err = run("reconcile-servers", "--all", "--fix-unsynced-nics", "--output", "json")
+    assert code == 0 and not findings(out), out + err
+    assert list(vm.nics.values_list("network_id", flat=True)) == [net.id]

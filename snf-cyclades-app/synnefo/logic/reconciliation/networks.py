@@ -17,7 +17,10 @@ existing network; public networks: the backends with a BackendNetwork):
   connect message was lost, or it was marked ERROR): fix = the lost
   ``OP_NETWORK_CONNECT`` success;
 * ``undestroyed``: marked for destruction, still in Ganeti and no job on it
-  running: fix = delete it again (refused while servers use it);
+  running: fix = delete it again. Where instances still have a NIC on it in
+  Ganeti (the NIC of a connect whose job Ganeti reported failed after adding
+  it: the database never had it), the fix first removes those NICs, and the
+  delete waits for the removals;
 * ``orphan``: a Ganeti network named with our prefix that no non-deleted
   network owns: fix = disconnect and delete it;
 * the IP pool of every network against the NICs in the DB and in Ganeti
@@ -28,12 +31,13 @@ State changes go through :mod:`.events` (the dispatcher's handlers).
 
 import logging
 
+from django.conf import settings
 from synnefo.db.models import Backend, BackendNetwork, Network, NetworkInterface
 from synnefo.logic import backends as backend_mod
 from synnefo.logic.reconciliation import events, pools
 from synnefo.logic.reconciliation.ganeti import BackendUnreachable, BackendView, job_is_final
 from synnefo.logic.reconciliation.report import FAILED, FIXED
-from synnefo.logic.utils import network_name
+from synnefo.logic.utils import instance_name, network_name
 from synnefo.rapi import GanetiApiError
 
 log = logging.getLogger(__name__)
@@ -68,6 +72,7 @@ def check_backend(report, view, networks, fix):
     try:
         ganeti = view.networks()
         groups = set(view.groups())
+        instances = view.ours() if any(n.action == "DESTROY" for n in networks) else {}
     except BackendUnreachable as exc:
         report.error(backend, "backend did not answer: %s" % exc)
         return False
@@ -96,7 +101,13 @@ def check_backend(report, view, networks, fix):
                          lambda n=network: _create(n, backend, when))
             continue
         if destroying:
-            if not NetworkInterface.objects.filter(network=network).exists():
+            users = _nics_in_ganeti(instances, network.id)
+            if users:
+                _finding(report, backend, "undestroyed", obj, "marked for destruction, still in Ganeti "
+                         "and used there by %s (NICs of failed connects): their NICs removed first"
+                         % ", ".join("server %s" % vm_id for vm_id in sorted(users)), fix,
+                         lambda n=network, u=users: _remove_nics_then_delete(view, n, u))
+            elif not NetworkInterface.objects.filter(network=network).exists():
                 _finding(report, backend, "undestroyed", obj, "marked for destruction but still in "
                          "Ganeti", fix, lambda n=network: backend_mod.delete_network_on_backend(n, backend))
             continue
@@ -160,6 +171,37 @@ def _connect(view, network, groups):
     for group in groups:
         view.client.connect_network(network_name(network.id), group, backend_mod.network_mode(network),
                                     network.link, conflicts_check=bool(network.public))
+
+
+def _nics_in_ganeti(instances, network_id):
+    """``{vm id: [NIC indexes]}`` of the instances with a NIC on the network,
+    as Ganeti has them.
+
+    For a network marked DESTROY these are NICs the database never had:
+    the delete was accepted only when no NIC and no connect in flight used
+    the network, and the dispatcher adopts no NIC on such a network. They
+    come from a connect whose job Ganeti reported failed after adding the
+    NIC (a master that died mid-job), and they would keep Ganeti from ever
+    removing the network."""
+    name = network_name(network_id)
+    users = {}
+    for vm_id, inst in instances.items():
+        indexes = [i for i, net in enumerate(inst.get("nic.networks.names") or []) if net == name]
+        if indexes:
+            users[vm_id] = indexes
+    return users
+
+
+def _remove_nics_then_delete(view, network, users):
+    """Remove the ``users``' NICs from their instances (highest index first,
+    so that the lower ones keep theirs), then delete the network, its
+    disconnects waiting for those removals."""
+    client = view.client
+    removals = [client.modify_instance(instance_name(vm_id),
+                                       nics=[["remove", i, {}] for i in sorted(indexes, reverse=True)],
+                                       hotplug=settings.GANETI_USE_HOTPLUG)
+                for vm_id, indexes in sorted(users.items())]
+    return backend_mod.delete_network_on_backend(network, view.backend, after=removals)
 
 
 def _delete_orphan(view, net_id):

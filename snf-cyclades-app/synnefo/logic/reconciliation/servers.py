@@ -534,8 +534,10 @@ def reconcile(report, fixes=(), backend_id=None, server_ids=None, interval=None,
         for vms, nics in _pages(backend, None if every else by_backend.get(backend.id, [])):
             wanted_nets = {network_id_of(n) for vm in vms for n in
                            (instances.get(vm.id) or {}).get("nic.networks.names") or []}
+            # NICs on a network being deleted are never adopted (the
+            # dispatcher skips them too): reconcile-networks removes them.
             known = dict(Network.objects.filter(pk__in=[n for n in wanted_nets if n is not None])
-                         .values_list("id", "subnet6"))
+                         .exclude(action="DESTROY").values_list("id", "subnet6"))
             for vm in vms:
                 try:
                     found = checker.check(vm, instances.get(vm.id), nics.get(vm.id, []), known)
