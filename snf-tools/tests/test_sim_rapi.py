@@ -240,6 +240,25 @@ def test_networks_and_nics(client):
     assert run(client, job) == "error" and "/16 to /30" in op_error(client, job)[1][0]
 
 
+def test_failure_after_the_change(sim, client):
+    """``after_change``: the NIC is added and kept, the job still ends in error."""
+    job = client.create_network(network_name="snf-net-2", network="192.0.2.0/24", mac_prefix="aa:00:02")
+    assert run(client, client.connect_network("snf-net-2", "default", "bridged", "br2",
+                                              depends=[[job, ["success"]]])) == "success"
+    assert run(client, create(client, "snf-half")) == "success"
+    rules = {"fail_rules": [{"opcode": "OP_INSTANCE_SET_PARAMS", "after_change": True, "message": "died"}]}
+    assert raw(sim, "PUT", "/sim/config", json=rules).status_code == 200
+    try:
+        job = client.modify_instance("snf-half", nics=[["add", {"ip": "192.0.2.7", "network": "snf-net-2"}]])
+        assert run(client, job) == "error" and op_error(client, job)[1][0] == "died"
+    finally:
+        assert raw(sim, "PUT", "/sim/config", json={"fail_rules": []}).status_code == 200
+    assert client.get_instance("snf-half")["nic.ips"][-1] == "192.0.2.7"
+    assert raw(sim, "GET", "/sim/config").json()["fail_rules"] == []
+    bad = {"fail_rules": [{"opcode": "OP_INSTANCE_SET_PARAMS", "after_change": "yes"}]}
+    assert raw(sim, "PUT", "/sim/config", json=bad).status_code == 400
+
+
 def test_tags_and_rename(client):
     assert run(client, create(client, "snf-tags")) == "success"
     tags = ["synnefo:network:0:protected", "x"]

@@ -5,6 +5,7 @@ sees the NIC, disconnects it and sees it go, deletes the network; the
 firewall profile is always the one last asked for; and on the simulator's
 failure injection, failed creates and connects give every address back."""
 
+import json
 import re
 import time
 
@@ -100,9 +101,10 @@ def pool_map(deployment, net_id):
     return re.findall(r"^\s*\d+ ([.X]+)$", out, re.M), out
 
 
-def sim_fail(deployment, *opcodes):
+def sim_fail(deployment, *opcodes, after_change=False):
     sim = deployment.sim
-    rules = {"fail_rules": [{"opcode": op, "message": "e2e: injected %s failure" % op} for op in opcodes]}
+    rules = {"fail_rules": [{"opcode": op, "message": "e2e: injected %s failure" % op,
+                             "after_change": after_change} for op in opcodes]}
     auth = (deployment.info["rapi_user"], deployment.info["rapi_password"])
     r = requests.put(sim["url"] + "/sim/config", json=rules, auth=auth, verify=sim["cert"], timeout=10)
     assert r.status_code == 200, r.text
@@ -138,6 +140,48 @@ def test_failed_creates_and_connects_give_every_address_back(api, deployment, se
     delete_network(api, net_id)
     for sid in failed:
         api.delete_server(sid)
+
+
+def reconcile(deployment, command, *args):
+    return {(f["kind"], f["object"]): f for f in json.loads(
+        deployment.manage(command, *args, "--output", "json", check=False).stdout or "[]")}
+
+
+def test_nic_of_a_failed_connect_kept_by_ganeti_does_not_hold_a_deleted_network(api, deployment, server,
+                                                                                 rapi):
+    """A connect whose job Ganeti reports failed after adding the NIC (its
+    master died mid-job): the user sees the failure and no NIC, so deleting
+    the network is accepted; Ganeti refuses it while the NIC is there, and
+    reconciliation removes the NIC, then the network."""
+    if deployment.stack == "real_ganeti":
+        pytest.skip("failure injection is the simulator's")
+    instance = f"{deployment.prefix_id}{server}"
+    net_id = create_network(api, "e2e-ghost", "10.45.0.0/29")
+    ganeti_name = f"{deployment.prefix_id}net-{net_id}"
+    sim_fail(deployment, "OP_INSTANCE_SET_PARAMS", after_change=True)
+    try:
+        connect(api, net_id, server)
+        api.wait_server(server, "ACTIVE", timeout=60)
+    finally:
+        sim_fail(deployment)
+    assert "injected OP_INSTANCE_SET_PARAMS failure" in api.get_server(server)["diagnostics"][0]["message"]
+    assert not nics_on(api, server, net_id)
+    assert ganeti_name in rapi.get_instance(instance)["nic.networks.names"]  # Ganeti kept it
+
+    api.delete_network(net_id)  # 204: no NIC is known on it
+    found = wait_for("the delete to fail in Ganeti", lambda: reconcile(
+        deployment, "reconcile-networks").get(("undestroyed", f"network {net_id}")), timeout=30)
+    assert f"used there by server {server}" in found["details"], found
+    assert not reconcile(deployment, "reconcile-servers", "--all", "--fix-all")  # the NIC is not adopted
+    assert not nics_on(api, server, net_id)
+    fixed = reconcile(deployment, "reconcile-networks", "--fix-all")[("undestroyed", f"network {net_id}")]
+    assert fixed["result"] == "fixed", fixed
+    wait_for(f"network {net_id} gone",
+             lambda: (network(api, net_id) or {"status": "DELETED"})["status"] == "DELETED", timeout=30)
+    assert ganeti_name not in rapi.get_instance(instance)["nic.networks.names"]
+    assert ganeti_name not in rapi.get_networks()
+    api.wait_server(server, "ACTIVE", timeout=60)
+    assert [n["network_id"] for n in nics(api, server)] == [nics(api, server)[0]["network_id"]]
 
 
 def test_connect_ganeti_refuses_shows_its_reason_and_gives_the_address_back(api, deployment, server):

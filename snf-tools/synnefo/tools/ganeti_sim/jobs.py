@@ -336,7 +336,7 @@ class JobQueue:
             if self.stopping.is_set():
                 raise exec_error(RESTART_MESSAGE)
             rule = self.config.failure_for(op_input)
-            if rule is not None:
+            if rule is not None and not rule.after_change:
                 raise exec_error(rule.message)
             with self.cluster.lock:
                 op.check()
@@ -347,6 +347,8 @@ class JobQueue:
                     result = op.apply()
                     self.cluster.save()
                 after = self._hook_vars(op_input, after=True)
+            if rule is not None:  # the change is made, yet the job fails (a master that died)
+                raise exec_error(rule.message)
             # An added object has no "before" and a removed one no "after":
             # like Ganeti, both phases then describe the object we know.
             before, after = before or after, after or before
