@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from chaos_state import children
+from synnefo.tools.processes import child_pids
 
 
 @dataclass
@@ -124,14 +124,14 @@ class KillApiWorker(Fault):
 
     def inject(self, ctx):
         self.master = ctx.deployment.process("api").pid
-        workers = children(self.master)
+        workers = child_pids(self.master)
         if not workers:
             raise RuntimeError("gunicorn has no worker to kill")
         self.before = set(workers)
         os.kill(workers[0], signal.SIGKILL)
 
     def heal(self, ctx):
-        _wait(lambda: len(children(self.master)) == len(self.before), 60,
+        _wait(lambda: len(child_pids(self.master)) == len(self.before), 60,
               "gunicorn to replace its worker")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import django
 from synnefo.messaging import names
+from synnefo.tools.processes import child_pids
 
 _ready = False
 
@@ -130,19 +131,7 @@ def read_queues(snap, broker, prefix_id):
 def read_processes(snap, deployment):
     for name, proc in deployment.processes:
         snap.processes[name] = proc.poll() is None
-    snap.api_workers = len(children(deployment.process("api").pid))
-
-
-def children(pid):
-    """The pids of the direct children of ``pid`` (Linux /proc)."""
-    found = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found += [int(p) for p in handle.read().split()]
-    except OSError:
-        pass
-    return found
+    snap.api_workers = len(child_pids(deployment.process("api").pid))
 
 
 def take(deployment, prefix_id, with_queues=True):

@@ -4,7 +4,7 @@ broker, two dispatchers (issue: the update path)."""
 import json
 
 import pytest
-import requests
+from synnefo.tools.quickstart import _wait_for as until
 
 pytestmark = pytest.mark.slow
 
@@ -55,17 +55,34 @@ def test_failed_create_goes_to_error_with_reason(api, deployment, make_server, r
         out = deployment.manage("server-show", str(failed["id"]), "--output", "json").stdout
         assert "OpPrereqError" in out and "not enabled" in out, out
         return
-    sim = deployment.sim
-    rule = {"fail_rules": [{"opcode": "OP_INSTANCE_CREATE",
-                            "message": "e2e: injected failure"}]}
-    auth = (deployment.info["rapi_user"], deployment.info["rapi_password"])
-    r = requests.put(sim["url"] + "/sim/config", json=rule, auth=auth, verify=sim["cert"], timeout=10)
-    assert r.status_code == 200, r.text
+    deployment.inject_failures("OP_INSTANCE_CREATE")
     try:
         server = make_server("e2e-fails")
         failed = api.wait_server(server["id"], "ERROR", timeout=60)
     finally:
-        requests.put(sim["url"] + "/sim/config", json={"fail_rules": []}, auth=auth,
-                     verify=sim["cert"], timeout=10)
+        deployment.inject_failures()
     out = deployment.manage("server-show", str(failed["id"]), "--output", "json").stdout
-    assert "e2e: injected failure" in json.dumps(json.loads(out))
+    assert "e2e: injected OP_INSTANCE_CREATE failure" in json.dumps(json.loads(out))
+
+
+def test_delete_whose_removal_job_failed_is_done_by_reconciliation(api, deployment, make_server):
+    """Ganeti's removal job fails (as when its master dies in the middle of
+    it): the server stays, with the job's error shown, and reconcile-servers
+    submits the accepted delete again."""
+    if deployment.stack == "real_ganeti":
+        pytest.skip("failure injection is the simulator's")
+    server = make_server("e2e-undeleted")
+    sid = server["id"]
+    api.wait_server(sid, "ACTIVE", timeout=60)
+    deployment.inject_failures("OP_INSTANCE_REMOVE")
+    try:
+        api.delete_server(sid)  # 204
+        until(lambda: "injected OP_INSTANCE_REMOVE failure" in
+              (api.get_server(sid)["diagnostics"] or [{}])[0].get("message", ""), 60, "the failed removal")
+    finally:
+        deployment.inject_failures()
+    assert api.get_server(sid)["status"] == "ACTIVE"
+    out = deployment.manage("reconcile-servers", "--server-id", str(sid), "--fix-all",
+                            "--output", "json").stdout
+    assert [(r["kind"], r["result"]) for r in json.loads(out)] == [("failed-delete", "fixed")], out
+    api.wait_server(sid, "DELETED", timeout=60)

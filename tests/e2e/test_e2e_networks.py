@@ -10,7 +10,6 @@ import re
 import time
 
 import pytest
-import requests
 from synnefo.tools.client import ItemNotFound, NetworkInUse, server_nics
 from synnefo.tools.client import wait_for as poll
 
@@ -101,15 +100,6 @@ def pool_map(deployment, net_id):
     return re.findall(r"^\s*\d+ ([.X]+)$", out, re.M), out
 
 
-def sim_fail(deployment, *opcodes, after_change=False):
-    sim = deployment.sim
-    rules = {"fail_rules": [{"opcode": op, "message": "e2e: injected %s failure" % op,
-                             "after_change": after_change} for op in opcodes]}
-    auth = (deployment.info["rapi_user"], deployment.info["rapi_password"])
-    r = requests.put(sim["url"] + "/sim/config", json=rules, auth=auth, verify=sim["cert"], timeout=10)
-    assert r.status_code == 200, r.text
-
-
 def test_failed_creates_and_connects_give_every_address_back(api, deployment, server, make_server):
     if deployment.stack == "real_ganeti":
         pytest.skip("failure injection is the simulator's")
@@ -117,7 +107,7 @@ def test_failed_creates_and_connects_give_every_address_back(api, deployment, se
     public_before, _ = pool_map(deployment, public_id)
     net_id = create_network(api, "e2e-leaks", "10.43.0.0/29")
     try:
-        sim_fail(deployment, "OP_INSTANCE_CREATE", "OP_INSTANCE_SET_PARAMS")
+        deployment.inject_failures("OP_INSTANCE_CREATE", "OP_INSTANCE_SET_PARAMS")
         failed = [make_server(f"e2e-fails-{i}")["id"] for i in range(3)]
         for sid in failed:
             api.wait_server(sid, "ERROR", timeout=60)
@@ -128,7 +118,7 @@ def test_failed_creates_and_connects_give_every_address_back(api, deployment, se
             assert "e2e: injected OP_INSTANCE_SET_PARAMS failure" in latest["message"], latest
             assert not nics_on(api, server, net_id)
     finally:
-        sim_fail(deployment)
+        deployment.inject_failures()
     assert pool_map(deployment, public_id)[0] == public_before
     connect(api, net_id, server)
     [nic] = wait_for("the NIC", lambda: nics_on(api, server, net_id), timeout=30)
@@ -158,12 +148,12 @@ def test_nic_of_a_failed_connect_kept_by_ganeti_does_not_hold_a_deleted_network(
     instance = f"{deployment.prefix_id}{server}"
     net_id = create_network(api, "e2e-ghost", "10.45.0.0/29")
     ganeti_name = f"{deployment.prefix_id}net-{net_id}"
-    sim_fail(deployment, "OP_INSTANCE_SET_PARAMS", after_change=True)
+    deployment.inject_failures("OP_INSTANCE_SET_PARAMS", after_change=True)
     try:
         connect(api, net_id, server)
         api.wait_server(server, "ACTIVE", timeout=60)
     finally:
-        sim_fail(deployment)
+        deployment.inject_failures()
     assert "injected OP_INSTANCE_SET_PARAMS failure" in api.get_server(server)["diagnostics"][0]["message"]
     assert not nics_on(api, server, net_id)
     assert ganeti_name in rapi.get_instance(instance)["nic.networks.names"]  # Ganeti kept it
@@ -194,7 +184,7 @@ def test_connect_ganeti_refuses_shows_its_reason_and_gives_the_address_back(api,
     net_id = int(re.search(r"Created network (\d+)", out).group(1))
     wait_for(f"network {net_id} ACTIVE", lambda: (network(api, net_id) or {}).get("status") == "ACTIVE")
     if deployment.stack != "real_ganeti":
-        sim_fail(deployment, "OP_INSTANCE_SET_PARAMS")
+        deployment.inject_failures("OP_INSTANCE_SET_PARAMS")
     try:
         for _ in range(2):
             connect(api, net_id, server)
@@ -206,7 +196,7 @@ def test_connect_ganeti_refuses_shows_its_reason_and_gives_the_address_back(api,
             assert not nics_on(api, server, net_id)
     finally:
         if deployment.stack != "real_ganeti":
-            sim_fail(deployment)
+            deployment.inject_failures()
     free, text = pool_map(deployment, net_id)
     assert "".join(free)[1] == ".", text  # 10.44.0.1 is free again
     delete_network(api, net_id)
@@ -215,10 +205,10 @@ def test_connect_ganeti_refuses_shows_its_reason_and_gives_the_address_back(api,
 def test_network_ganeti_would_not_create_is_error_and_deletable(api, deployment):
     if deployment.stack == "real_ganeti":
         pytest.skip("failure injection is the simulator's")
-    sim_fail(deployment, "OP_NETWORK_ADD")
+    deployment.inject_failures("OP_NETWORK_ADD")
     try:
         net_id = api.create_network("e2e-error", cidr="10.45.0.0/29")["id"]   # raises unless 202
         api.wait_network(net_id, "ERROR", timeout=60)
     finally:
-        sim_fail(deployment)
+        deployment.inject_failures()
     delete_network(api, net_id)

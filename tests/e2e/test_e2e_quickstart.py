@@ -12,26 +12,11 @@ import time
 import pytest
 import requests
 from synnefo.tools.loopback import free_port
+from synnefo.tools.processes import child_pids
 
 pytestmark = pytest.mark.slow
 
 KEYS = {"ui", "api", "token", "settings_dir", "rapi", "rapi_user", "rapi_password"}
-
-
-def children_of(pid):
-    """Pids whose session is ``pid``'s children's: quickstart starts each in a new session."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:        # ppid
-            found.append(int(entry))
-    return found
 
 
 @pytest.mark.parametrize("sigint_ignored", [False, True])
@@ -60,7 +45,7 @@ def test_quickstart_runs_and_stops_on_ctrl_c(tmp_path, sigint_ignored):
         page = requests.get(info["ui"], timeout=10)     # the web UI and its collected static files
         assert page.status_code == 200 and 'id="signin-form"' in page.text
         assert requests.get(info["ui"].replace("/ui/", "/static/ui/app.css"), timeout=10).status_code == 200
-        children[:] = children_of(proc.pid)
+        children[:] = child_pids(proc.pid)
         # simulator, eventd, two dispatchers, console proxy, gunicorn, the reconciliation loop
         assert len(children) == 7
         proc.send_signal(signal.SIGINT)

@@ -8,32 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from synnefo.tools.client import ComputeClient
+from synnefo.tools.client import ComputeClient, wait_for
 from synnefo.tools.loopback import free_port
+from synnefo.tools.processes import children
 
 pytestmark = pytest.mark.slow
-
-
-def children(pid):
-    """``[(program, pid)]`` of ``pid``'s children (each daemon's first two argv basenames)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                argv = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if ppid == pid:
-            programs = [os.path.basename(a.decode()) for a in argv[:2] if a]
-            found.append((" ".join(programs), int(entry)))
-    return found
 
 
 def pid_of(pid, program):
@@ -42,13 +23,7 @@ def pid_of(pid, program):
 
 
 def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    return wait_for(predicate, bool, what=what, timeout=timeout, interval=0.2)
 
 
 def test_killed_daemons_come_back_and_servers_still_build(tmp_path):

@@ -69,6 +69,12 @@ VM_TRANSITIONS = {
     # "fails" but the server is gone. 0.14.6 asks Ganeti first; reconciliation
     # covers the other failed removals.
     ("OP_INSTANCE_REMOVE", "error", "ERROR"): Effect("DESTROYED", advance_time=True, destroy=True),
+    # Any other failed removal: the server stays as it was, Ganeti's reason is
+    # kept on it, and reconcile-servers submits the accepted delete again
+    # (``failed-delete``): a job that failed because its master died (Ganeti
+    # marks its running jobs so) must not leave the delete undone.
+    ("OP_INSTANCE_REMOVE", "error", ANY): Effect(None, advance_time=True, keep_error=True),
+    ("OP_INSTANCE_REMOVE", "canceled", ANY): Effect(None, advance_time=True, keep_error=True),
     # A refused NIC add / remove (connect, disconnect) or firewall refresh:
     # the NICs stay as they were; the address of a connect goes back and
     # Ganeti's reason is kept on the server (issue 10 item 6).

@@ -428,3 +428,32 @@ def test_nic_on_a_network_being_deleted_is_not_adopted(run, setup, ganeti):
     code, out, err = run("reconcile-servers", "--all", "--fix-unsynced-nics", "--output", "json")
     assert code == 0 and not findings(out), out + err
     assert list(vm.nics.values_list("network_id", flat=True)) == [net.id]
+
+
+def test_delete_whose_removal_job_failed_is_submitted_again(run, setup, ganeti, monkeypatch):
+    """A removal job that failed (Ganeti's master died in the middle of it)
+    leaves an accepted delete undone: reconciliation submits it again, unless
+    the user asked something else of the server since."""
+    from synnefo.logic import servers as servers_logic
+    monkeypatch.setattr(servers_logic, "get_rapi_client", lambda backend: ganeti)  # the user's DELETE path
+    failed = make_vm(setup, operstate="STOPPED", action="DESTROY", backendjobid=40,
+                     backendopcode="OP_INSTANCE_REMOVE", backendjobstatus="error",
+                     backendlogmsg="Unclean master daemon shutdown")
+    since = make_vm(setup, operstate="STOPPED", action="START", backendjobid=41,
+                    backendopcode="OP_INSTANCE_REMOVE", backendjobstatus="error")
+    for vm in (failed, since):
+        ganeti.add(vm, up=False)
+    ganeti.job(40, "OP_INSTANCE_REMOVE", "error")
+    ganeti.job(41, "OP_INSTANCE_REMOVE", "error")
+    code, out, err = run("reconcile-servers", "--all", "--output", "json")
+    found = findings(out)
+    assert set(found) == {("failed-delete", "server %s" % failed.id)}, out + err
+    assert "Unclean master daemon shutdown" in found[("failed-delete", "server %s" % failed.id)]["details"]
+    assert "delete_instance" not in ganeti.names()
+
+    code, out, err = run("reconcile-servers", "--all", "--fix-failed-deletes", "--output", "json")
+    assert findings(out)[("failed-delete", "server %s" % failed.id)]["result"] == "fixed", out + err
+    assert [c[1] for c in ganeti.calls if c[0] == "delete_instance"] == [(instance_name(failed.id),)]
+    failed.refresh_from_db()
+    assert (failed.task, failed.task_job_id, failed.action) == ("DESTROY", 100, "DESTROY")
+    assert any("submitted the removal again" in d for d in diagnostics(failed))

@@ -32,6 +32,7 @@ The :class:`Deployment` class is also what the end-to-end tests use.
 """
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -39,6 +40,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -401,6 +403,25 @@ PRIVATE_MAC_FILTERED_BRIDGE = {self.cluster.get("private_bridge") or "br0"!r}
     def rapi_client(self, **kwargs):
         """A RAPI client of the deployment's Ganeti (the simulator or the real one)."""
         return real_ganeti.rapi_client(self.cluster, **kwargs)
+
+    def inject_failures(self, *opcodes, after_change=False):
+        """Make the simulator fail every op of ``opcodes`` (none: fail
+        nothing again), with the message ``e2e: injected <opcode> failure``;
+        ``after_change``: once the change is made (``PUT /sim/config``,
+        docs/simulator.rst)."""
+        if self.real:
+            raise QuickstartError("failure injection is the simulator's")
+        rules = [{"opcode": op, "message": "e2e: injected %s failure" % op, "after_change": after_change}
+                 for op in opcodes]
+        c = self.cluster
+        auth = base64.b64encode(("%s:%s" % (c["user"], c["password"])).encode()).decode()
+        req = urllib.request.Request(self.sim["url"] + "/sim/config", method="PUT",
+                                     data=json.dumps({"fail_rules": rules}).encode(),
+                                     headers={"Authorization": "Basic " + auth,
+                                              "Content-Type": "application/json"})
+        context = ssl.create_default_context(cafile=self.sim["cert"])
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+            resp.read()
 
     def start_cluster(self):
         """Start the simulator, or hook this deployment into the real cluster."""

@@ -25,6 +25,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 from synnefo.db.models import Backend, Flavor, Network, NetworkInterface, PendingNic, VirtualMachine
 from synnefo.logic import create_submit, state
+from synnefo.logic.errors import LogicError
 from synnefo.logic.reconciliation import events
 from synnefo.logic.reconciliation.ganeti import (
     BackendUnreachable,
@@ -55,6 +56,8 @@ KINDS = {
     "stuck-build": ("--fix-stuck-build", "in BUILD although its create job has ended or never "
                                          "reached Ganeti"),
     "pending-task": ("--fix-pending-tasks", "a job ended but its message never arrived"),
+    "failed-delete": ("--fix-failed-deletes", "its delete was accepted but Ganeti's removal job "
+                                              "failed: the removal is submitted again"),
 }
 FIX_ALL = tuple(k for k in KINDS if k != "orphan")
 IN_PROGRESS = object()
@@ -200,6 +203,8 @@ class ServerChecker:
         operstate = self._build(vm, operstate, issues)
         if operstate is IN_PROGRESS:
             return issues
+        if self._failed_delete(vm, issues):
+            return issues
         self._state(vm, inst, operstate, issues)
         self._nics(vm, inst, nics, known_networks, issues)
         self._unsubmitted_connects(vm, inst, nics, issues)
@@ -322,6 +327,32 @@ class ServerChecker:
                                 "build ended (%s): %s" % (status, why), logmsg=job_error(job)))
         return effect.operstate or operstate
 
+    def _failed_delete(self, vm, issues):
+        """The last thing asked of the server was its delete (``action``
+        DESTROY, nothing asked since), Ganeti's removal job failed and the
+        instance is still there: submit the removal again (task DESTROY, as
+        the user's DELETE does; the dispatcher marks it deleted once it is
+        done). A definite refusal fails again, each time with its reason on
+        the server."""
+        if not (vm.action == "DESTROY" and vm.task is None and vm.backendopcode == "OP_INSTANCE_REMOVE"
+                and vm.backendjobstatus in ("error", "canceled")):
+            return False
+
+        def repair():
+            from synnefo.logic import servers
+            try:
+                servers.destroy(vm.userid, vm.id)
+            except LogicError as exc:
+                raise BackendUnreachable("the removal was not submitted: %s" % exc) from exc
+            events.diagnose(vm.id, "submitted the removal again: the delete was accepted and "
+                            "job %s failed" % vm.backendjobid)
+            return "removal submitted again"
+        reason = VirtualMachine.objects.filter(pk=vm.id).values_list("backendlogmsg", flat=True).first()
+        self._issue(issues, "failed-delete", vm, "delete accepted, removal job %s ended '%s'%s; the "
+                    "instance is still in Ganeti" % (vm.backendjobid, vm.backendjobstatus,
+                                                    " (%s)" % reason.strip() if reason else ""), repair)
+        return True
+
     def _state(self, vm, inst, operstate, issues):
         up = inst.get("oper_state")
         if up is None:
@@ -441,8 +472,8 @@ class ServerChecker:
 
 # --- the run --------------------------------------------------------------------
 
-SERVER_FIELDS = ("id", "operstate", "task", "task_job_id", "backendjobid", "backendjobstatus",
-                 "created", "updated", "flavor_id")
+SERVER_FIELDS = ("id", "userid", "operstate", "action", "task", "task_job_id", "backendjobid",
+                 "backendopcode", "backendjobstatus", "created", "updated", "flavor_id")
 NIC_FIELDS = ("machine_id", "index", "network_id", "mac", "ipv4", "ipv6", "dirty")
 
 
