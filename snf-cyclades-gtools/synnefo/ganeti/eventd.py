@@ -196,6 +196,12 @@ class EventDaemon:
         that failed is not recorded, so the next version of the job file (or
         the catch-up after a restart) publishes it.
         """
+        # a slice of jobs at a time: at start (catch-up) there may be thousands
+        for start in range(0, len(job_ids), BATCH):
+            self._process_slice(job_ids[start:start + BATCH], safely)
+        self.state.compact_if_large()
+
+    def _process_slice(self, job_ids, safely):
         read = []
         for job_id in job_ids:
             if self.stop_event.is_set():
@@ -217,7 +223,6 @@ class EventDaemon:
                 self.state.mark_done(job_id)
                 if path != os.path.join(self.queue_dir, f"job-{job_id}"):
                     self.state.forget_if_done(job_id)
-        self.state.compact_if_large()
 
     def process_job(self, job_id):
         """:meth:`process_jobs` for one job; errors are raised."""
