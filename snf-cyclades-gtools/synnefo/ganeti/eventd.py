@@ -132,6 +132,7 @@ class EventDaemon:
                 continue
             if self.stop_event.is_set():
                 raise Stopped()
+            log.debug("intent: %d changes", len(chunk))
             try:
                 self.state.intend(chunk)
             except OSError:
