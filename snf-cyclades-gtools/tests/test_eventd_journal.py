@@ -270,3 +270,24 @@ def test_unknown_version_is_an_error(tmp_path):
         handle.write('{"version":3,"jobs":{}}\n')
     with pytest.raises(StateError):
         PublishedState(path)
+
+
+def test_stop_during_a_publish_leaves_nothing_in_doubt(queue, tmp_path):
+    from synnefo.ganeti.eventd import Stopped
+    write_jobs(queue, [1, 2, 3])
+    d = daemon_for(queue, tmp_path)
+    publish = d.broker.publish
+
+    def stop_at_job_2(message, **kwargs):
+        if message["jobId"] == 2:   # SIGTERM while the broker is unreachable
+            d.stop_event.set()
+            raise ConnectionError("broker down")
+        publish(message, **kwargs)
+    d.broker.publish = stop_at_job_2
+    with pytest.raises(Stopped):
+        d.catch_up()
+    assert d.broker.keys() == [key(1)]
+    again = daemon_for(queue, tmp_path)
+    assert again.state.in_doubt == set()
+    again.catch_up()
+    assert again.broker.keys() == [key(2), key(3)] and again.broker.flagged() == []
