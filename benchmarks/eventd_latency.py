@@ -1,7 +1,7 @@
 """snf-ganeti-eventd: latency from job-file rename to message received, and throughput.
 
-Compares eventd (parse, exactly-once state file with fsync + rename, confirmed
-publish) with its limit: a bare loop that watches the same directory with
+Compares eventd (parse, exactly-once journal with one sync per batch of
+changes, confirmed publish) with its limit: a bare loop that watches the same directory with
 inotify, reads each file and publishes one message, nothing else. Both run as
 subprocesses on the same broker; a consumer in this process polls the queue.
 

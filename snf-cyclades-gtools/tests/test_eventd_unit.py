@@ -136,8 +136,8 @@ def test_failed_publish_is_not_recorded(queue, tmp_path):
     write_job(queue, make_job(1, [("OP_INSTANCE_STARTUP", "snf-1", "success")]))
     with pytest.raises(ConnectionError):
         d.process_job(1)
-    assert not os.path.exists(tmp_path / "state.json.tmp")
-    assert PublishedState(str(tmp_path / "state.json")).jobs == {}
+    reloaded = PublishedState(str(tmp_path / "state.json"))
+    assert reloaded.jobs == {} and reloaded.in_doubt == set()
     d.process_job(1)
     assert d.broker.keys() == [f"{CLUSTER}/1/0/success"]
 
@@ -159,13 +159,15 @@ def test_state_file_roundtrip_and_errors(tmp_path):
     state = PublishedState(path)
     assert not state.existed and state.max_job_id is None
     change = Change(3, 1, "running", {})
-    staged = state.stage(change)
+    state.intend([change])
+    state.sending(change)
     assert not state.is_published(change)
-    state.commit(staged)
+    state.confirmed(change)
     assert state.is_published(change)
     loaded = PublishedState(path)
     assert loaded.existed and loaded.is_published(change) and loaded.max_job_id == 3
     assert not loaded.is_published(Change(3, 1, "success", {}))
+    assert loaded.in_doubt == set()
     with open(path, "w") as handle:
         handle.write("{garbage")
     with pytest.raises(StateError):
@@ -184,12 +186,13 @@ def test_change_in_flight_at_a_crash_is_resent_marked(queue, tmp_path):
     write_job(queue, make_job(2, [("OP_INSTANCE_STARTUP", "snf-2", "success")]))
     first = daemon_for(queue, tmp_path)
     first.process_job(1)
-    # kill -9 after the broker accepted job 2's message, before the confirmation or the
-    # rename: what remains is the committed record plus the staged one
-    first.state.stage(Change(2, 0, "success", {}))
+    # kill -9 after the broker accepted job 2's message, before its confirmation was
+    # recorded: the journal names it as being sent
+    change = Change(2, 0, "success", {})
+    first.state.intend([change])
+    first.state.sending(change)
     restarted = daemon_for(queue, tmp_path)
     assert restarted.state.in_doubt == {(2, 0, "success")}
-    assert not os.path.exists(tmp_path / "state.json.tmp")
     restarted.catch_up()
     [(message, headers)] = restarted.broker.published
     assert message["jobId"] == 2
@@ -198,12 +201,6 @@ def test_change_in_flight_at_a_crash_is_resent_marked(queue, tmp_path):
     again = daemon_for(queue, tmp_path)
     again.catch_up()
     assert again.broker.published == [] and again.state.in_doubt == set()
-
-
-def test_torn_staged_file_is_ignored(queue, tmp_path):
-    (tmp_path / "state.json.tmp").write_text('{"version": 1, "jobs": {"3": {"op')
-    state = PublishedState(str(tmp_path / "state.json"))
-    assert state.in_doubt == set()
 
 
 def _max_queued_events():

@@ -26,7 +26,7 @@ import threading
 
 from synnefo.ganeti import daemon as daemon_util
 from synnefo.ganeti.jobfile import job_changes, job_id_of_filename
-from synnefo.ganeti.state import PublishedState, StateError
+from synnefo.ganeti.state import BATCH, PublishedState, StateError
 from synnefo.util.service import run_service
 from synnefo.util.version import add_version_option
 
@@ -94,27 +94,70 @@ class EventDaemon:
                 delay = min(delay * 2, 5)
 
     def publish(self, change):
+        """Publish one change named by the current intent (:meth:`publish_batch`)."""
         from synnefo.messaging.client import RETRY_FOREVER
         headers = {"x-snf-event-id": "%s/%d/%d/%s" % (self.cluster, change.job_id,
                                                       change.op_index, change.status)}
         if change.key in self.state.in_doubt:
             headers["x-snf-possible-duplicate"] = "true"
         retry = RETRY_FOREVER if self.publish_retry is None else self.publish_retry
-        staged = self.state.stage(change)
+        self.state.sending(change)
         try:
             self.broker.publish(change.message, headers=headers, retry=retry,
                                 stop_event=self.stop_event)
         except BaseException:
-            self.state.discard(staged)
+            self.state.abandoned(change)
             if self.stop_event.is_set():
                 raise Stopped()
             raise
-        # Confirmed by the broker: record it at once (a single rename).
-        self.state.commit(staged)
+        # Confirmed by the broker: record it at once (one append, no sync).
+        self.state.confirmed(change)
         self.published += 1
         log.info("published job %d op %d %s %s (%s)", change.job_id, change.op_index,
                  change.status, change.message.get("operation"),
                  change.message.get("instance") or change.message.get("network"))
+
+    def publish_batch(self, changes, safely=True):
+        """Publish ``changes`` in order, :data:`BATCH` per intent (one sync each).
+
+        After a failed publish the job's later changes are skipped (a job's
+        statuses are never published out of order); they are published with
+        the next version of its file. Returns the ids of those jobs. With
+        ``safely=False`` the error is raised instead.
+        """
+        failed = set()
+        for start in range(0, len(changes), BATCH):
+            chunk = [c for c in changes[start:start + BATCH] if c.job_id not in failed]
+            if not chunk:
+                continue
+            if self.stop_event.is_set():
+                raise Stopped()
+            log.debug("intent: %d changes", len(chunk))
+            try:
+                self.state.intend(chunk)
+            except OSError:
+                if not safely:
+                    raise
+                log.exception("cannot record the intent to publish %d changes; will retry "
+                              "on the next change of their jobs", len(chunk))
+                failed.update(c.job_id for c in chunk)
+                continue
+            for change in chunk:
+                if change.job_id in failed:
+                    continue
+                if self.stop_event.is_set():
+                    raise Stopped()
+                try:
+                    self.publish(change)
+                except Stopped:
+                    raise
+                except Exception:
+                    if not safely:
+                        raise
+                    log.exception("job %d: cannot publish %s, will retry on its next change",
+                                  change.job_id, change.key)
+                    failed.add(change.job_id)
+        return failed
 
     # -- job files --------------------------------------------------------
     def _read(self, job_id):
@@ -131,27 +174,60 @@ class EventDaemon:
         log.debug("job %d vanished before it could be read", job_id)
         return None, None
 
-    def process_job(self, job_id):
-        """Publish every not yet published change that job ``job_id``'s file shows."""
+    def read_job(self, job_id):
+        """``(path, parsed job)`` of job ``job_id``'s file, or ``None``; records the job id."""
         path, text = self._read(job_id)
         if text is None:
-            return
+            return None
         parsed = job_changes(text, self.cluster, self.prefix_id, source=path)
         if parsed is None:
-            return
+            return None
         if parsed.job_id != job_id:
             log.error("%s: file holds job %s, ignored", path, parsed.job_id)
-            return
+            return None
         self.state.saw_job(job_id)
-        for change in parsed.changes:
+        return path, parsed
+
+    def process_jobs(self, job_ids, safely=True):
+        """Publish every not yet published change that the files of ``job_ids`` show.
+
+        The files are read first, then their changes published in batches
+        (:meth:`publish_batch`). With ``safely`` (the default) an unexpected
+        error is logged and eventd goes on with the other jobs: the change
+        that failed is not recorded, so the next version of the job file (or
+        the catch-up after a restart) publishes it.
+        """
+        # a slice of jobs at a time: at start (catch-up) there may be thousands
+        for start in range(0, len(job_ids), BATCH):
+            self._process_slice(job_ids[start:start + BATCH], safely)
+        self.state.compact_if_large()
+
+    def _process_slice(self, job_ids, safely):
+        read = []
+        for job_id in job_ids:
             if self.stop_event.is_set():
                 raise Stopped()
-            if not self.state.is_published(change):
-                self.publish(change)
-        if parsed.finished:
-            self.state.mark_done(job_id)
-            if path != os.path.join(self.queue_dir, f"job-{job_id}"):
-                self.state.forget_if_done(job_id)
+            try:
+                found = self.read_job(job_id)
+            except Exception:
+                if not safely:
+                    raise
+                log.exception("job %d: cannot process, will retry on its next change", job_id)
+                continue
+            if found is not None:
+                read.append((job_id,) + found)
+        pending = [change for _, _, parsed in read for change in parsed.changes
+                   if not self.state.is_published(change)]
+        failed = self.publish_batch(pending, safely=safely) if pending else set()
+        for job_id, path, parsed in read:
+            if parsed.finished and job_id not in failed:
+                self.state.mark_done(job_id)
+                if path != os.path.join(self.queue_dir, f"job-{job_id}"):
+                    self.state.forget_if_done(job_id)
+
+    def process_job(self, job_id):
+        """:meth:`process_jobs` for one job; errors are raised."""
+        self.process_jobs([job_id], safely=False)
 
     def queue_job_ids(self):
         try:
@@ -186,8 +262,7 @@ class EventDaemon:
             # jobs seen unfinished that were archived meanwhile, and jobs never seen
             todo += [i for i in self.state.unfinished_job_ids() if i not in present]
             todo += [i for i in self.archive_job_ids_after(self.state.max_job_id) if i not in present]
-        for job_id in sorted(set(todo)):
-            self.process_job_safely(job_id)
+        self.process_jobs(sorted(set(todo)))
         for job_id in list(self.state.jobs):
             if job_id not in present and self.state.is_done(job_id):
                 self.state.forget_if_done(job_id)
@@ -226,6 +301,7 @@ class EventDaemon:
                 self.state.save_if_dirty()
             except OSError as exc:
                 log.error("cannot save the state file: %s", exc)
+            self.state.close()
 
     def handle_events(self, events, F):
         changed = {}   # job id -> None, in order of first event (coalescing)
@@ -247,32 +323,27 @@ class EventDaemon:
             # meanwhile: rescan as at start, archive included.
             log.warning("inotify queue overflow: rescanning %s and its archive", self.queue_dir)
             self.catch_up()
-        for job_id in changed:
-            self.process_job_safely(job_id)
+        # one batch for the whole burst: one sync per BATCH changes
+        self.process_jobs(list(changed))
+        archived = []
         for job_id in gone:
             if not os.path.exists(os.path.join(self.queue_dir, f"job-{job_id}")):
                 if not self.state.is_done(job_id) and job_id in self.state.jobs:
                     # archived before we saw its final state: read it from the archive
-                    self.process_job_safely(job_id)
+                    archived.append(job_id)
+                else:
+                    self.state.forget_if_done(job_id)
+        if archived:
+            self.process_jobs(archived)
+            for job_id in archived:
                 self.state.forget_if_done(job_id)
-        # Every published change is already recorded (stage + commit, one per
-        # change); what is left unsaved here is bookkeeping (job done or
-        # forgotten, the highest job id read), saved with the next change or
-        # when eventd is idle or stops. Losing it in a crash only makes the
-        # next start read those jobs again, which publishes nothing twice.
-
-    def process_job_safely(self, job_id):
-        """:meth:`process_job`, but an unexpected error is logged and eventd goes on.
-
-        The change that failed is not recorded, so the next version of the job
-        file (or the catch-up after a restart) publishes it.
-        """
-        try:
-            self.process_job(job_id)
-        except Stopped:
-            raise
-        except Exception:
-            log.exception("job %d: cannot process, will retry on its next change", job_id)
+        # Every published change is already recorded (a "confirmed" journal
+        # entry each); the bookkeeping (job done or forgotten, the highest job
+        # id read) is appended too, and the journal is compacted when eventd
+        # is idle or stops. Losing entries appended since the last sync (a
+        # power loss) only makes the next start read those jobs again, and
+        # re-send the last batch's unconfirmed changes marked as possible
+        # duplicates (synnefo.ganeti.state).
 
 
 def parse_args(argv=None):
