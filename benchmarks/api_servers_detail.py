@@ -22,8 +22,12 @@ network and two metadata items).
      parameters, through a plain cursor (``fetchall``), so the ratio against
      it separates rendering cost from query cost.
 
-   Printed as view/limit ratios; the goals (0.5 of each limit at 1000 servers,
-   JSON and XML) are reported with ``_summary.report``.
+   Each case is first asked for half a second, not counted (see
+   ``WARM_UP_SECONDS``). Printed as view/limit ratios, with the CPU time a
+   request cost the gunicorn workers and the load generator (this process:
+   on a small machine it competes with the workers for the same cores); the
+   goals (0.5 of each limit at 1000 servers, JSON and XML) are reported with
+   ``_summary.report``.
 
 ``--profile`` instead profiles ten in-process requests at 1000 servers, JSON
 then XML, with pyinstrument (requirements-dev.txt) and prints where the time
@@ -39,6 +43,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -50,6 +55,11 @@ import time
 from _summary import report
 
 BIN = os.path.dirname(sys.executable)
+# Each case is asked this long before it is measured: every worker has then
+# served its first requests (Django's lazy imports, the database connection)
+# and the API's per-process cache holds the list (a cold list is what the
+# "cache off" line measures).
+WARM_UP_SECONDS = 0.5
 SIZES = (10, 100, 1000)
 
 SETUP = r"""
@@ -247,6 +257,19 @@ class Gunicorn:
             self.stop()
             raise
 
+    def cpu_seconds(self):
+        """User + system CPU seconds of the workers so far."""
+        total = 0
+        for entry in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # not a process, or gone
+            if int(fields[1]) == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -320,22 +343,32 @@ def main(argv=None):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def measure(port, prefix, asked, users, args):
-    """requests/s of every case through the gunicorn on ``port``."""
+def own_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(gunicorn, prefix, asked, users, args):
+    """name -> (requests/s, server CPU ms a request, load generator CPU ms a
+    request) of every case through ``gunicorn``."""
     rates = {}
     for name, case in asked.items():
         path = prefix + name if prefix else case["path"]
         headers = {} if prefix else dict({"X-Auth-Token": users[name]["token"]},
                                          **{k[5:].replace("_", "-").title(): v
                                             for k, v in case["headers"].items()})
-        rates[name] = load(port, path, headers, args.seconds, args.concurrency)
+        load(gunicorn.port, path, headers, WARM_UP_SECONDS, args.concurrency)  # not counted
+        server, client, started = gunicorn.cpu_seconds(), own_cpu_seconds(), time.monotonic()
+        rate = load(gunicorn.port, path, headers, args.seconds, args.concurrency)
+        count = rate * (time.monotonic() - started) / 1000
+        rates[name] = (rate, (gunicorn.cpu_seconds() - server) / count, (own_cpu_seconds() - client) / count)
     return rates
 
 
-def served(env, workers, port_user):
+def served(env, workers, user):
     gunicorn = Gunicorn(env, workers)
     try:
-        return port_user(gunicorn.port)
+        return user(gunicorn)
     finally:
         gunicorn.stop()
 
@@ -380,10 +413,16 @@ def run(tmp, args):
 
     print("requests/s at concurrency %d, gunicorn --workers %d, %.0fs each:"
           % (args.concurrency, args.workers, args.seconds))
-    api = served(env, args.workers, lambda port: measure(port, None, asked, users, args))
-    nocache = served(nocache_env, args.workers, lambda port: measure(port, None, uncached, users, args))
-    bare = served(limit_env, args.workers, lambda port: measure(port, "/bare/", asked, users, args))
-    query = served(limit_env, args.workers, lambda port: measure(port, "/query/", asked, users, args))
+
+    def served_by(server_env, prefix, which):
+        return served(server_env, args.workers,
+                      lambda gunicorn: measure(gunicorn, prefix, which, users, args))
+
+    measured = {"api": served_by(env, None, asked), "nocache": served_by(nocache_env, None, uncached),
+                "bare": served_by(limit_env, "/bare/", asked),
+                "query": served_by(limit_env, "/query/", asked)}
+    api, nocache, bare, query = ({name: figures[0] for name, figures in measured[which].items()}
+                                 for which in ("api", "nocache", "bare", "query"))
     for name in asked:
         print("  %-40s view %7.1f req/s | bare view %7.1f, ratio %.3f | query view %7.1f, ratio %.3f"
               % (LABELS[name], api[name], bare[name], api[name] / bare[name], query[name],
@@ -391,6 +430,11 @@ def run(tmp, args):
     for name in uncached:
         print("  %-40s cache off: view %7.1f req/s, ratio %.3f to the bare view, %.3f to the query view"
               % (LABELS[name], nocache[name], nocache[name] / bare[name], nocache[name] / query[name]))
+    print("CPU ms a request, gunicorn's workers / the load generator (this process):")
+    for name in asked:
+        print("  %-40s view %s | bare view %s | query view %s"
+              % ((LABELS[name],) + tuple("%.3f / %.3f" % measured[which][name][1:]
+                                         for which in ("api", "bare", "query"))))
 
     for name in ("detail-json-1000", "detail-xml-1000"):
         report(LABELS[name], "%.0f req/s" % api[name], "%.0f req/s bare view" % bare[name],

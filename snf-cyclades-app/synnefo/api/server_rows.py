@@ -8,12 +8,15 @@ building a model instance per row.
 
 :func:`list_keys` reads only ``(id, updated)`` of the servers a list holds,
 as text, without datetime parsing, as keys of :mod:`synnefo.api.server_cache`;
-the compact list reads ``(id, name)`` the same way.
+the compact list reads ``(id, name)`` the same way. :func:`live_keys`, the
+keys of a list without ``changes-since`` (every warm list), runs SQL compiled
+once per connection (:mod:`synnefo.db.compiled_queries`).
 """
 
 from django.db import connections
 from django.db.models import OuterRef, Subquery, TextField
 from django.db.models.functions import Cast
+from synnefo.db.compiled_queries import CompiledQuery
 from synnefo.db.models import (
     NetworkInterface,
     VirtualMachine,
@@ -46,8 +49,22 @@ def list_keys(servers):
     """``[(id, updated), ...]`` of the queryset ``servers``; ``updated`` as
     the database writes it in text (no datetime parsing: it only has to
     change whenever the column does)."""
-    return plain_values(servers.annotate(updated_text=Cast("updated", output_field=TextField())),
-                        "id", "updated_text")
+    return plain_values(keys_queryset(servers), "id", "updated_text")
+
+
+def keys_queryset(servers):
+    """The ``(id, updated as text)`` values of the queryset ``servers``."""
+    return servers.annotate(updated_text=Cast("updated", output_field=TextField())).values_list(
+        "id", "updated_text")
+
+
+LIVE_KEYS = CompiledQuery(lambda userid: keys_queryset(servers_queryset(userid).filter(deleted=False)),
+                          convert=False)
+
+
+def live_keys(userid):
+    """:func:`list_keys` of the user's servers that are not deleted."""
+    return LIVE_KEYS.rows(userid, using=VirtualMachine.objects.db)
 
 
 def server_rows(servers):

@@ -10,6 +10,7 @@ from synnefo.api import server_cache
 from synnefo.api.faults import BadRequest, ItemNotFound
 from synnefo.api.server_rows import (
     list_keys,
+    live_keys,
     plain_values,
     row_of_new_server,
     server_rows,
@@ -79,28 +80,31 @@ def list_servers(request, detail):
     without changes-since answer the body of the caller's previous list
     again when those keys did not change."""
     since = get_changes_since(request)
-    servers = servers_queryset(request.userid)
+
+    def selected():
+        """The listed servers' queryset (a warm list builds none)."""
+        servers = servers_queryset(request.userid)
+        return servers.filter(deleted=False) if since is None else servers.filter(updated__gte=since)
+
     if since is None:
-        servers = servers.filter(deleted=False)
-    else:
-        servers = servers.filter(updated__gte=since)
+        keys = live_keys(request.userid)
     if not detail:
         if since is not None:
-            items = [{"id": pk, "name": name} for pk, name in plain_values(servers, "id", "name")]
+            items = [{"id": pk, "name": name} for pk, name in plain_values(selected(), "id", "name")]
             if not items:
                 return render_empty(304)
             return render(request, {"servers": {"values": items}})
-        keys = list_keys(servers)
 
         def build_compact():
-            items = [{"id": pk, "name": name} for pk, name in plain_values(servers, "id", "name")]
+            items = [{"id": pk, "name": name} for pk, name in plain_values(selected(), "id", "name")]
             return render(request, {"servers": {"values": items}}).content, server_cache.fresh_until()
 
         owner = ("servers", request.serialization, request.userid)
         return render_body(request, server_cache.whole_list(owner, keys, build_compact))
-    keys = list_keys(servers)
-    if since is not None and not keys:
-        return render_empty(304)
+    if since is not None:
+        keys = list_keys(selected())
+        if not keys:
+            return render_empty(304)
 
     def render_missing(ids):
         rows = server_rows(servers_queryset(request.userid).filter(pk__in=ids))

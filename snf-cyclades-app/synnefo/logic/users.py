@@ -2,7 +2,9 @@
 
 Tokens are random URL-safe strings shown once; only their SHA-256 digest is
 stored (``AuthToken.digest``). A token authenticates while its user is
-active and it is neither revoked nor expired.
+active and it is neither revoked nor expired. Every request checks that in
+the database (no token is remembered between requests): the lookup's SQL is
+compiled once per connection (:mod:`synnefo.db.compiled_queries`).
 """
 
 import datetime
@@ -11,23 +13,29 @@ import secrets
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from synnefo.db.compiled_queries import CompiledQuery
 from synnefo.db.models import AuthToken, User, VirtualMachine
 
 TOKEN_BYTES = 32
+USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+# (expires, user's fields...) of the unrevoked token of an active user by digest.
+TOKEN_LOOKUP = CompiledQuery(
+    lambda digest: AuthToken.objects.filter(digest=digest, revoked=False, user__active=True)
+    .values_list("expires", *("user__" + name for name in USER_FIELDS)))
 
 
 def authenticate(token):
     """The active ``User`` owning ``token``, or ``None``."""
     if not token or len(token) > 256:
         return None
-    digest = AuthToken.digest_of(token)
-    row = (AuthToken.objects.select_related("user")
-           .filter(digest=digest, revoked=False, user__active=True).first())
-    if row is None:
+    database = AuthToken.objects.db
+    rows = TOKEN_LOOKUP.rows(AuthToken.digest_of(token), using=database)
+    if not rows:  # digests are unique: one row at most
         return None
-    if row.expires is not None and row.expires <= timezone.now():
+    expires, *user_values = rows[0]
+    if expires is not None and expires <= timezone.now():
         return None
-    return row.user
+    return User.from_db(database, USER_FIELDS, user_values)
 
 
 def issue_token(user, lifetime_days=None):

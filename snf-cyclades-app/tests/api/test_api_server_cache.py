@@ -95,3 +95,29 @@ def test_fragments_expire(api_world, settings, monkeypatch):
     VirtualMachine.objects.filter(pk=vm.id).update(name="after")
     later[0] = settings.API_SERVER_CACHE_SECONDS + 1  # the fragment expired, so did the list
     assert names(api) == ["after", "new"]
+
+
+def test_warm_queries_run_the_orms_sql(api_world):
+    """The token lookup and the keys query are compiled once
+    (synnefo.db.compiled_queries): same SQL as the querysets, same rows."""
+    from synnefo.api.server_rows import list_keys, live_keys, servers_queryset
+    from synnefo.db.models import AuthToken
+    from synnefo.logic.users import TOKEN_LOOKUP
+    make_vm(api_world, name="one")
+    make_vm(api_world, name="gone", deleted=True, operstate="DESTROYED")
+    live = servers_queryset("alice").filter(deleted=False)
+    executed = []
+
+    def record(execute, sql, params, many, context):
+        executed.append((sql, list(params)))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        keys = live_keys("alice")
+        assert keys == list_keys(live)
+    assert len(keys) == 1 and isinstance(keys[0], tuple)
+    assert executed[0] == executed[1]
+    digest = AuthToken.objects.get(user__uniq="alice").digest
+    row = TOKEN_LOOKUP.rows(digest, using="default")[0]
+    assert row[0] is None and "alice" in row
+    assert TOKEN_LOOKUP.rows("0" * 64, using="default") == []

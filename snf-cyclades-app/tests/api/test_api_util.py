@@ -323,3 +323,31 @@ def test_xml_user_data_stays_well_formed():
 def test_xml_needs_one_root():
     with pytest.raises(ValueError):
         xml_render.to_xml({"a": 1, "b": 2})
+
+
+def test_expired_and_revoked_tokens_stop_at_once(db):
+    """No token is remembered between requests: expiry and revocation count
+    from the next request on (the lookup's SQL is compiled once, run each time)."""
+    from synnefo.db.models import AuthToken
+    from synnefo.logic.users import issue_token
+    user, api = make_user("erin")
+    assert api.get("/api/").status_code == 200
+    AuthToken.objects.filter(user=user).update(expires=timezone.now() - datetime.timedelta(seconds=1))
+    fault_of(api.get("/api/"), "unauthorized", 401)
+    api.token = issue_token(user, 1)
+    assert api.get("/api/").status_code == 200
+    AuthToken.objects.filter(user=user).update(revoked=True)
+    fault_of(api.get("/api/"), "unauthorized", 401)
+
+
+def test_authenticated_user_is_the_orm_instance(db):
+    from synnefo.db.models import User
+    from synnefo.logic.users import authenticate
+    user, api = make_user("frank")
+    found = authenticate(api.token)
+    stored = User.objects.get(pk=user.pk)
+    assert type(found) is User and found._state.db == stored._state.db and not found._state.adding
+    assert {f.attname: getattr(found, f.attname) for f in User._meta.concrete_fields} == \
+        {f.attname: getattr(stored, f.attname) for f in User._meta.concrete_fields}
+    assert found.created.tzinfo is not None
+    assert authenticate(api.token + "x") is None and authenticate("") is None
