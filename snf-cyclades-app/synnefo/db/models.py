@@ -282,7 +282,9 @@ class VirtualMachine(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["userid", "deleted"], name="vm_user_deleted"),
+        # (id, updated) after (userid, deleted): a warm server list reads its
+        # keys from the index alone (synnefo.api.server_rows.live_keys)
+        indexes = [models.Index(fields=["userid", "deleted", "id", "updated"], name="vm_user_live_keys"),
                    # changes-since polls: a poll that finds nothing reads no row
                    models.Index(fields=["userid", "updated"], name="vm_user_updated"),
                    models.Index(fields=["deleted", "last_reconciled"], name="vm_reconcile_order")]
