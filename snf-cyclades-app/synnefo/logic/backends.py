@@ -319,7 +319,12 @@ def delete_network_on_backend(network, backend, after=()):
     ``after`` (whatever their outcome). Returns the delete job id."""
     client = get_rapi_client(backend)
     name = network_name(network.id)
-    first = [[job, ["success", "error", "canceled"]] for job in after] or None
-    disconnects = [client.disconnect_network(name, group, depends=first) for group in client.get_groups()]
-    depends = [[job, ["success", "error", "canceled"]] for job in disconnects] or None
-    return client.delete_network(name, depends=depends)
+    disconnects = [client.disconnect_network(name, group, depends=after_any_outcome(after))
+                   for group in client.get_groups()]
+    return client.delete_network(name, depends=after_any_outcome(disconnects))
+
+
+def after_any_outcome(jobs):
+    """A job's ``depends``: wait for ``jobs`` to end, whatever their outcome
+    (``None`` when there is none to wait for)."""
+    return [[job, ["success", "error", "canceled"]] for job in jobs] or None

@@ -55,6 +55,13 @@ def boot_id():
         return None
 
 
+def remove_if_present(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def _write_all(fd, payload):
     view = memoryview(payload)
     while view:
@@ -158,10 +165,7 @@ class Journal:
 
     def discard_leftover(self):
         """Remove a ``<file>.new`` left by a crash during :meth:`rewrite` (never renamed)."""
-        try:
-            os.unlink(self.new_path)
-        except FileNotFoundError:
-            pass
+        remove_if_present(self.new_path)
 
     def close(self):
         if self.fd is not None:

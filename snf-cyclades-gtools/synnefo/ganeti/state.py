@@ -54,9 +54,8 @@ start read those jobs again, which publishes nothing twice.
 
 import json
 import logging
-import os
 
-from synnefo.ganeti.journal import Journal, JournalError, boot_id, read_journal
+from synnefo.ganeti.journal import Journal, JournalError, boot_id, read_journal, remove_if_present
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +119,7 @@ class PublishedState:
         self.compact()
         if version == LEGACY_VERSION:
             log.info("%s: converted to the journal format", self.path)
-            self._unlink_legacy_tmp()
+            remove_if_present(self.legacy_tmp_path)
 
     def _apply_snapshot(self, data):
         self.max_job_id = data.get("max_job_id")
@@ -183,12 +182,6 @@ class PublishedState:
             # torn while being written: its publish never started
             staged = set()
         self.in_doubt = staged - self._published_keys()
-
-    def _unlink_legacy_tmp(self):
-        try:
-            os.unlink(self.legacy_tmp_path)
-        except FileNotFoundError:
-            pass
 
     def _published_keys(self):
         return {(job_id, index, status) for job_id, job in self.jobs.items()

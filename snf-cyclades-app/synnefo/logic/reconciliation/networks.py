@@ -208,8 +208,7 @@ def _delete_orphan(view, net_id):
     client = view.client
     name = network_name(net_id)
     disconnects = [client.disconnect_network(name, group) for group in view.groups()]
-    depends = [[job, ["success", "error", "canceled"]] for job in disconnects] or None
-    return client.delete_network(name, depends=depends)
+    return client.delete_network(name, depends=backend_mod.after_any_outcome(disconnects))
 
 
 def reconcile(report, fix=False, backend_id=None):

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db.models import Count, F
 from django.utils import timezone
 from synnefo.db.models import Backend, Flavor, Network, NetworkInterface, PendingNic, VirtualMachine
-from synnefo.logic import create_submit, state
+from synnefo.logic import create_submit, servers, state
 from synnefo.logic.errors import LogicError
 from synnefo.logic.reconciliation import events
 from synnefo.logic.reconciliation.ganeti import (
@@ -339,11 +339,7 @@ class ServerChecker:
             return False
 
         def repair():
-            from synnefo.logic import servers
-            try:
-                servers.destroy(vm.userid, vm.id)
-            except LogicError as exc:
-                raise BackendUnreachable("the removal was not submitted: %s" % exc) from exc
+            servers.destroy(vm.userid, vm.id)  # a refusal (LogicError) is a failed fix
             events.diagnose(vm.id, "submitted the removal again: the delete was accepted and "
                             "job %s failed" % vm.backendjobid)
             return "removal submitted again"
@@ -609,7 +605,7 @@ def _apply(report, backend, issues, fixes):
             continue
         try:
             result = issue.repair()
-        except (GanetiApiError, BackendUnreachable, state.InvalidMessage, OSError) as exc:
+        except (GanetiApiError, BackendUnreachable, LogicError, state.InvalidMessage, OSError) as exc:
             log.error("Reconciliation of %s (%s) failed: %s", issue.obj, issue.kind, exc)
             finding.result = FAILED
             finding.details += " (fix failed: %s)" % exc
