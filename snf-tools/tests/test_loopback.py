@@ -1,14 +1,36 @@
-"""Scratch stacks of the e2e tests and benchmarks leave nothing behind on RabbitMQ."""
+"""Loopback helpers: free ports that never repeat, and scratch stacks of the e2e
+tests and benchmarks that leave nothing behind on RabbitMQ."""
 
 import secrets
+import socket
 
 import pytest
 from synnefo.messaging.client import Broker, NoSuchQueue
+from synnefo.tools import loopback
 from synnefo.tools.loopback import RABBITMQ_URL, answers, drop_rabbitmq_objects, scratch_exchange
 
-pytestmark = pytest.mark.rabbitmq
+
+def test_free_port_never_hands_out_a_port_twice(monkeypatch):
+    # The kernel may give two bind(0) calls in a row the same port (it did in CI:
+    # the API's port and the console proxy's control port were the same one).
+    given = iter([41001, 41001, 41001, 41002])
+
+    class Kernel(socket.socket):
+        def getsockname(self):
+            return ("127.0.0.1", next(given))
+
+    monkeypatch.setattr(loopback, "_handed_out", set())
+    monkeypatch.setattr(loopback.socket, "socket", Kernel)
+    assert [loopback.free_port(), loopback.free_port()] == [41001, 41002]
 
 
+def test_free_ports_are_free():
+    ports = [loopback.free_port() for _ in range(50)]
+    assert len(set(ports)) == 50
+    assert not any(answers(port, timeout=0.2) for port in ports[:5])
+
+
+@pytest.mark.rabbitmq
 def test_drop_rabbitmq_objects_deletes_the_durable_queues():
     if not answers(5672):
         pytest.skip("RabbitMQ does not answer on 127.0.0.1:5672")

@@ -2,12 +2,21 @@
 
 import socket
 
+_handed_out = set()
+
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and that this
+    process was not given before: the kernel may hand the same port to two
+    ``bind(0)`` calls in a row, and a deployment asks for several ports before
+    it starts anything (the API's and the console proxy's, say)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def answers(port, timeout=1):
