@@ -53,6 +53,7 @@ import threading
 import time
 
 from _summary import report
+from synnefo.tools.loopback import free_port
 
 BIN = os.path.dirname(sys.executable)
 # Each case is asked this long before it is measured: every worker has then
@@ -222,12 +223,6 @@ def cases():
 LABELS = {"detail-json-%d" % size: "GET /servers/detail, %d servers, JSON" % size for size in SIZES}
 LABELS.update({"detail-xml-1000": "GET /servers/detail, 1000 servers, XML",
                "list-json-1000": "GET /servers, 1000 servers, JSON"})
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_port(port, proc, timeout=30):

@@ -33,18 +33,13 @@ import sys
 import tempfile
 import time
 
+from synnefo.tools.loopback import free_port
 from synnefo.util import rfb
 
 POOL = (25000, 25299)
 IDLE_SESSIONS = 20
 USER, SECRET = "bench", "bench-secret"
 CHUNK = 32768
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- the VM and the bare relay (run as subprocesses: this file with a mode) ----
