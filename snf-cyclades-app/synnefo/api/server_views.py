@@ -11,6 +11,7 @@ from synnefo.api.faults import BadRequest, ItemNotFound
 from synnefo.api.server_rows import (
     list_keys,
     live_keys,
+    live_sign,
     plain_values,
     row_of_new_server,
     server_rows,
@@ -78,7 +79,8 @@ def list_servers(request, detail):
     The detailed list reads ``(id, updated)`` of the servers and renders
     only those :mod:`synnefo.api.server_cache` does not hold yet; both lists
     without changes-since answer the body of the caller's previous list
-    again when those keys did not change."""
+    again when those keys did not change, which they learn from the keys'
+    sign alone (:func:`live_sign`: one value, not a row per server)."""
     since = get_changes_since(request)
 
     def selected():
@@ -86,8 +88,19 @@ def list_servers(request, detail):
         servers = servers_queryset(request.userid)
         return servers.filter(deleted=False) if since is None else servers.filter(updated__gte=since)
 
+    keys = None
     if since is None:
-        keys = live_keys(request.userid)
+        sign = live_sign(request.userid)
+        if sign is None:
+            keys = sign = live_keys(request.userid)
+
+    def live():
+        """The keys of a list without changes-since, read once."""
+        nonlocal keys
+        if keys is None:
+            keys = live_keys(request.userid)
+        return keys
+
     if not detail:
         if since is not None:
             items = [{"id": pk, "name": name} for pk, name in plain_values(selected(), "id", "name")]
@@ -100,7 +113,7 @@ def list_servers(request, detail):
             return render(request, {"servers": {"values": items}}).content, server_cache.fresh_until()
 
         owner = ("servers", request.serialization, request.userid)
-        return render_body(request, server_cache.whole_list(owner, keys, build_compact))
+        return render_body(request, server_cache.whole_list(owner, sign, build_compact))
     if since is not None:
         keys = list_keys(selected())
         if not keys:
@@ -113,12 +126,12 @@ def list_servers(request, detail):
     form = ("servers/detail", request.serialization)
 
     def build():
-        items, expires = server_cache.fragments(keys, form, render_missing)
+        items, expires = server_cache.fragments(live() if since is None else keys, form, render_missing)
         return list_body(request, "servers", items), expires
 
     if since is not None:
         return render_body(request, build()[0])
-    return render_body(request, server_cache.whole_list(form + (request.userid,), keys, build))
+    return render_body(request, server_cache.whole_list(form + (request.userid,), sign, build))
 
 
 def create_request(request):
