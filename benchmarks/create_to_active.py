@@ -38,6 +38,10 @@ listed; the figures then cover the creates that finished. The goals go to
 ``_summary.report``: total time system / simulator alone (goal <= 1.3) and
 the probe's median POST latency with creates in flight / idle (goal <= 2).
 
+Each phase also prints the CPU seconds it cost, by program: every process
+of the deployment (the simulator's hooks and progress monitors are in the
+simulator's figure, as the children it waited for) and this process.
+
 Profile (where a POST's time goes, ``docs/benchmarks.rst``): run with
 ``--keep`` and, while step 2 runs, ``py-spy dump --pid PID`` or ``py-spy
 record -d 20 -o api.svg --pid PID`` on a gunicorn worker (``pgrep -f
@@ -74,6 +78,7 @@ from synnefo.tools.loopback import (
     free_port,
     scratch_postgres_rabbitmq,
 )
+from synnefo.tools.processes import child_pids, program
 
 STACKS = ("sqlite-filesystem", "postgres-rabbitmq")
 MAX_SERVERS = 250  # free addresses of the deployment's public 10.0.0.0/24
@@ -233,6 +238,35 @@ def submit_creates(deployment, names, body, phase, jobs, requested, deadline):
         client.close()
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_program():
+    """``{program: CPU seconds}`` of this process and every process under it,
+    each with the children it waited for (utime, stime, cutime, cstime)."""
+    totals = {"the benchmark (this process)": sum(os.times()[:2])}
+    pending = child_pids(os.getpid())
+    while pending:
+        pid = pending.pop()
+        pending += child_pids(pid)
+        try:
+            with open("/proc/%d/stat" % pid) as handle:
+                fields = handle.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        name = program(pid) or "?"
+        totals[name] = totals.get(name, 0.0) + sum(int(f) for f in fields[11:15]) / CLOCK_TICKS
+    return totals
+
+
+def print_cpu(label, before, after):
+    """The CPU seconds each program spent between two :func:`cpu_by_program`."""
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    parts = ["%s %.1f" % (name, seconds) for name, seconds in
+             sorted(spent.items(), key=lambda item: -item[1]) if seconds >= 0.05]
+    print("  CPU s, %s: %.1f in all: %s" % (label, sum(spent.values()), "; ".join(parts)), flush=True)
+
+
 def job_end(job):
     seconds, micros = job["end_ts"]
     return seconds + micros / 1e6
@@ -268,9 +302,7 @@ def simulator_alone(deployment, args, body):
                 phase.finished(name, job_end(answer))
             else:
                 phase.failed(name, "job %d ended %s: %s" % (job, status, answer["opresult"]))
-    result = phase.result()
-    clear_simulator(deployment, time.monotonic() + args.deadline)
-    return result
+    return phase.result()
 
 
 def clear_simulator(deployment, deadline):
@@ -408,8 +440,11 @@ def run(deployment, stack, args):
           "simulator job duration %.2f s"
           % (stack.label(), args.servers, flavor["id"], flavor["cpu"], flavor["ram"], flavor["disk"],
              flavor["SNF:disk_template"], args.job_duration), flush=True)
+    cpu = cpu_by_program()
     limit = simulator_alone(deployment, args, instance_body(flavor, image, network))
     report("simulator alone:", "jobs succeeded", limit, args.servers)
+    print_cpu("simulator alone", cpu, cpu_by_program())
+    clear_simulator(deployment, time.monotonic() + args.deadline)
     body = {"name": "bench", "image_id": image["id"], "flavor_id": flavor["id"]}
     probes = {}
     if args.probe:
@@ -424,8 +459,10 @@ def run(deployment, stack, args):
         probes["in_flight"] = in_flight
         probe_posts(deployment, args, dict(body, name="probe-busy"), probes, "busy")
 
+    cpu = cpu_by_program()
     system = whole_system(deployment, args, body, probe=busy_probe if args.probe else None)
     report("whole system:", "ACTIVE", system, args.servers)
+    print_cpu("whole system (the probe included)", cpu, cpu_by_program())
     complete = limit["done"] == system["done"] == args.servers
     if limit["done"] and system["done"]:
         print("ratios system / simulator alone: total x%.2f, median x%.2f, p99 x%.2f%s"

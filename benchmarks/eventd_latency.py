@@ -7,10 +7,11 @@ subprocesses on the same broker; a consumer in this process polls the queue.
 
 * latency: one job file renamed into place every ``--interval`` seconds,
   median and p99 of (consumer receive time - rename time);
-* throughput: a burst of ``--burst`` job files, messages per second until the
-  last one is received.
+* throughput: ``--bursts`` (3) bursts of ``--burst`` (300) job files each,
+  messages per second until the last one of a burst is received; the best
+  burst counts, for eventd and for the bare loop alike.
 
-Usage: ``python benchmarks/eventd_latency.py [--amqp URL] [--count N] [--burst N]``.
+Usage: ``python benchmarks/eventd_latency.py [--amqp URL] [--count N] [--burst N] [--bursts N]``.
 Default broker: the file-system one in a temporary directory. Total run time
 is bounded (about 20 s by default, never more than ``--deadline`` seconds).
 The throughput ratio (goal 0.7) and eventd's p99 latency (goal: under
@@ -155,17 +156,27 @@ def measure(label, start_worker, queue_dir, consumer, args, deadline):
             if job_id in consumer.received:
                 latencies.append(consumer.received[job_id] - sent)
             time.sleep(args.interval)
-        burst_first = first + args.count
-        started = time.time()
-        for job_id in range(burst_first, burst_first + args.burst):
-            write_job(queue_dir, job(job_id))
-        last = burst_first + args.burst - 1
-        while time.time() < deadline and not all(
-                j in consumer.received for j in range(burst_first, last + 1)):
-            time.sleep(0.005)
-        done = [consumer.received[j] for j in range(burst_first, last + 1) if j in consumer.received]
-        elapsed = (max(done) - started) if done else float("nan")
-        throughput = len(done) / elapsed if done and elapsed > 0 else float("nan")
+        # Throughput: --bursts bursts, the best one counts (as timeit takes the
+        # best of its repeats): a burst lasts well under a second, so one stall
+        # of another job on the machine would otherwise decide the figure.
+        throughputs, done = [], []
+        next_id = first + args.count
+        for _ in range(args.bursts):
+            if time.time() > deadline:
+                break
+            burst = range(next_id, next_id + args.burst)
+            next_id += args.burst
+            started = time.time()
+            for job_id in burst:
+                write_job(queue_dir, job(job_id))
+            while time.time() < deadline and not all(j in consumer.received for j in burst):
+                time.sleep(0.005)
+            done = [consumer.received[j] for j in burst if j in consumer.received]
+            elapsed = (max(done) - started) if done else float("nan")
+            throughputs.append(len(done) / elapsed if done and elapsed > 0 else float("nan"))
+            if len(done) < args.burst:
+                break
+        throughput = max(throughputs) if throughputs else float("nan")
     finally:
         _profile.stop(sampler)
         proc.terminate()
@@ -181,11 +192,13 @@ def measure(label, start_worker, queue_dir, consumer, args, deadline):
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
         if latencies else float("nan"),
         "throughput": throughput,
+        "throughputs": throughputs,
         "burst_received": len(done),
     }
     print(f"{label:>6}: median {result['median_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
-          f"(n={result['n']})  throughput {result['throughput']:8.1f} msg/s "
-          f"({result['burst_received']}/{args.burst})", flush=True)
+          f"(n={result['n']})  throughput {result['throughput']:8.1f} msg/s, the best of "
+          f"{' '.join('%.0f' % t for t in throughputs)} "
+          f"(last burst {result['burst_received']}/{args.burst})", flush=True)
     return result
 
 
@@ -194,7 +207,8 @@ def main(argv=None):
     parser.add_argument("--amqp", help="broker URL, e.g. amqp://guest:guest@127.0.0.1:5672//")
     parser.add_argument("--count", type=int, default=150, help="jobs for the latency phase")
     parser.add_argument("--interval", type=float, default=0.01, help="pause between them (s)")
-    parser.add_argument("--burst", type=int, default=300, help="jobs for the throughput phase")
+    parser.add_argument("--burst", type=int, default=300, help="jobs of each throughput burst")
+    parser.add_argument("--bursts", type=int, default=3, help="throughput bursts; the best one counts")
     parser.add_argument("--deadline", type=float, default=55, help="hard bound on run time (s)")
     parser.add_argument("--profile", metavar="DIR",
                         help="sample eventd and the bare loop with py-spy, write the stacks to DIR")
