@@ -22,8 +22,12 @@ network and two metadata items).
      parameters, through a plain cursor (``fetchall``), so the ratio against
      it separates rendering cost from query cost.
 
-   Each case is first asked for half a second, not counted (see
-   ``WARM_UP_SECONDS``). Printed as view/limit ratios, with the CPU time a
+   The four gunicorns (the API, the API with its cache off, the two limits)
+   run at once. Each case is first asked of each for half a second, not
+   counted (see ``WARM_UP_SECONDS``), then of each in turn, ``--rounds`` (3)
+   rounds of ``--seconds`` / ``--rounds`` seconds, so that a change of load
+   on the machine falls on the view and its limits alike; the best round of
+   each counts. Printed as view/limit ratios, with the CPU time a
    request cost the gunicorn workers and the load generator (this process:
    on a small machine it competes with the workers for the same cores); the
    goals (0.5 of each limit at 1000 servers, JSON and XML) are reported with
@@ -36,7 +40,8 @@ goes (docs/benchmarks.rst keeps the findings)::
     .venv/bin/python benchmarks/api_servers_detail.py --profile
 
 The benchmark asserts nothing and exits 0 when it could measure. Usage:
-``python benchmarks/api_servers_detail.py [--seconds S] [--concurrency N] [--workers W] [--profile]``.
+``python benchmarks/api_servers_detail.py [--seconds S] [--rounds R] [--concurrency N] [--workers W]
+[--profile]``.
 """
 
 import argparse
@@ -322,7 +327,9 @@ def write_settings(directory, db_path, extra=""):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="load duration per measurement")
+    parser.add_argument("--seconds", type=float, default=3.0, help="load duration per case and server")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="the seconds of each case are split in this many rounds; the best counts")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--profile", action="store_true",
@@ -343,29 +350,43 @@ def own_cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(gunicorn, prefix, asked, users, args):
-    """name -> (requests/s, server CPU ms a request, load generator CPU ms a
-    request) of every case through ``gunicorn``."""
-    rates = {}
+def request_of(prefix, name, case, users):
+    """``(path, headers)`` of case ``name`` for a server with URL ``prefix``
+    (the limits) or for the API (``prefix`` None)."""
+    if prefix:
+        return prefix + name, {}
+    return case["path"], dict({"X-Auth-Token": users[name]["token"]},
+                              **{k[5:].replace("_", "-").title(): v for k, v in case["headers"].items()})
+
+
+def measure(servers, asked, users, args):
+    """``which -> name -> (requests/s, server CPU ms a request, load generator
+    CPU ms a request)``. ``servers``: ``which -> (gunicorn, URL prefix, names
+    of the cases it serves)``, all running at once. Each case is asked of
+    every server in turn, ``--rounds`` times ``--seconds / --rounds``
+    seconds, so that a change of load on the machine falls on all of them
+    alike; the best round of each counts (as timeit takes the best of its
+    repeats), the CPU figures are over all rounds."""
+    results = {which: {} for which in servers}
+    share = args.seconds / args.rounds
     for name, case in asked.items():
-        path = prefix + name if prefix else case["path"]
-        headers = {} if prefix else dict({"X-Auth-Token": users[name]["token"]},
-                                         **{k[5:].replace("_", "-").title(): v
-                                            for k, v in case["headers"].items()})
-        load(gunicorn.port, path, headers, WARM_UP_SECONDS, args.concurrency)  # not counted
-        server, client, started = gunicorn.cpu_seconds(), own_cpu_seconds(), time.monotonic()
-        rate = load(gunicorn.port, path, headers, args.seconds, args.concurrency)
-        count = rate * (time.monotonic() - started) / 1000
-        rates[name] = (rate, (gunicorn.cpu_seconds() - server) / count, (own_cpu_seconds() - client) / count)
-    return rates
-
-
-def served(env, workers, user):
-    gunicorn = Gunicorn(env, workers)
-    try:
-        return user(gunicorn)
-    finally:
-        gunicorn.stop()
+        targets = {which: (gunicorn, request_of(prefix, name, case, users))
+                   for which, (gunicorn, prefix, names) in servers.items() if name in names}
+        for gunicorn, (path, headers) in targets.values():
+            load(gunicorn.port, path, headers, WARM_UP_SECONDS, args.concurrency)  # not counted
+        rates = {which: [] for which in targets}
+        spent = {which: [0.0, 0.0, 0.0] for which in targets}  # server CPU s, client CPU s, requests
+        for _ in range(args.rounds):
+            for which, (gunicorn, (path, headers)) in targets.items():
+                server, client, started = gunicorn.cpu_seconds(), own_cpu_seconds(), time.monotonic()
+                rate = load(gunicorn.port, path, headers, share, args.concurrency)
+                rates[which].append(rate)
+                spent[which][0] += gunicorn.cpu_seconds() - server
+                spent[which][1] += own_cpu_seconds() - client
+                spent[which][2] += rate * (time.monotonic() - started)
+        for which, (server_cpu, client_cpu, count) in spent.items():
+            results[which][name] = (max(rates[which]), server_cpu * 1000 / count, client_cpu * 1000 / count)
+    return results
 
 
 def run(tmp, args):
@@ -406,16 +427,19 @@ def run(tmp, args):
     nocache_env = dict(env, SYNNEFO_SETTINGS_DIR=settings["nocache"])
     uncached = {name: asked[name] for name in ("detail-json-1000", "detail-xml-1000")}
 
-    print("requests/s at concurrency %d, gunicorn --workers %d, %.0fs each:"
-          % (args.concurrency, args.workers, args.seconds))
-
-    def served_by(server_env, prefix, which):
-        return served(server_env, args.workers,
-                      lambda gunicorn: measure(gunicorn, prefix, which, users, args))
-
-    measured = {"api": served_by(env, None, asked), "nocache": served_by(nocache_env, None, uncached),
-                "bare": served_by(limit_env, "/bare/", asked),
-                "query": served_by(limit_env, "/query/", asked)}
+    print("requests/s at concurrency %d, gunicorn --workers %d, the best of %d rounds of %.1f s each:"
+          % (args.concurrency, args.workers, args.rounds, args.seconds / args.rounds))
+    every = set(asked)
+    plan = {"api": (env, None, every), "nocache": (nocache_env, None, set(uncached)),
+            "bare": (limit_env, "/bare/", every), "query": (limit_env, "/query/", every)}
+    running = {}
+    try:
+        for which, (server_env, prefix, names) in plan.items():
+            running[which] = (Gunicorn(server_env, args.workers), prefix, names)
+        measured = measure(running, asked, users, args)
+    finally:
+        for gunicorn, _, _ in running.values():
+            gunicorn.stop()
     api, nocache, bare, query = ({name: figures[0] for name, figures in measured[which].items()}
                                  for which in ("api", "nocache", "bare", "query"))
     for name in asked:
