@@ -17,6 +17,7 @@ refused at start (:func:`key_problem`, used by the Django system check of
 import base64
 import functools
 import hashlib
+import threading
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.core.exceptions import ImproperlyConfigured
@@ -67,10 +68,22 @@ def key_problem(settings):
     return None
 
 
-@functools.lru_cache(maxsize=32)
+_STRETCHED = {}  # key -> Fernet; the keys are those of the settings
+_stretching = threading.Lock()
+
+
 def _stretched(key):
-    digest = hashlib.pbkdf2_hmac("sha256", key.encode("utf-8"), KDF_SALT, KDF_ITERATIONS)
-    return Fernet(base64.urlsafe_b64encode(digest))
+    """The Fernet of ``key``, stretched once per process: the threads that
+    ask at the same time (the first creates of an API process) wait for one
+    stretching instead of each running its own ``KDF_ITERATIONS`` rounds."""
+    found = _STRETCHED.get(key)
+    if found is None:
+        with _stretching:
+            found = _STRETCHED.get(key)
+            if found is None:
+                digest = hashlib.pbkdf2_hmac("sha256", key.encode("utf-8"), KDF_SALT, KDF_ITERATIONS)
+                found = _STRETCHED[key] = Fernet(base64.urlsafe_b64encode(digest))
+    return found
 
 
 @functools.lru_cache(maxsize=32)

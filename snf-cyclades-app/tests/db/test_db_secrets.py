@@ -116,6 +116,35 @@ def test_key_is_stretched(settings):
     assert secrets.KDF_ITERATIONS >= 600_000
 
 
+def test_threads_asking_at_once_stretch_the_key_once(settings, monkeypatch):
+    """The first creates of an API process encrypt from several threads at
+    once: one stretching (KDF_ITERATIONS rounds of PBKDF2), not one each."""
+    import threading
+    settings.SECRET_ENCRYPTION_KEY = "stretched once"
+    calls = []
+    real = hashlib.pbkdf2_hmac
+
+    def counted(*args):
+        calls.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(secrets.hashlib, "pbkdf2_hmac", counted)
+    barrier = threading.Barrier(8)
+    tokens = []
+
+    def create():
+        barrier.wait()
+        tokens.append(secrets.encrypt("pw"))
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [b"stretched once"]
+    assert [secrets.decrypt(token) for token in tokens] == ["pw"] * 8
+
+
 def test_rotation_first_encrypts_all_decrypt(settings):
     settings.SECRET_ENCRYPTION_KEY = "old"
     stored = secrets.encrypt("pw")
