@@ -5,10 +5,13 @@ test checks every ``pyproject.toml`` and ``debian/changelog`` against it), so a
 command prints the version of the distribution it belongs to.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
 
 def distribution_version(distribution):
+    # importlib.metadata costs about 25 ms to import: only when the version is
+    # asked (print_version_if_asked runs at every start of the hook and the
+    # progress monitor, once per Ganeti job)
+    from importlib.metadata import PackageNotFoundError, version
     try:
         return version(distribution)
     except PackageNotFoundError:
