@@ -52,8 +52,8 @@ record -d 20 -o api.svg --pid PID`` on a gunicorn worker (``pgrep -f
 'gunicorn.*synnefo'``); the API's access log (``--keep``: ``logs/api.log``)
 gives each request's duration.
 
-Usage: ``python benchmarks/create_to_active.py [--servers N] [--probe P] [--stack STACK] [--poll S] [--full-poll]
-[--deadline S] [--keep]``; ``--servers 10`` is a smoke run; N + 3 P at most 250 (the
+Usage: ``python benchmarks/create_to_active.py [--servers N] [--probe P] [--stack STACK]
+[--poll S] [--full-poll] [--deadline S] [--keep]``; ``--servers 10`` is a smoke run; N + 3 P at most 250 (the
 public network is a /24). Every wait is bounded by ``--deadline`` seconds per
 phase; the run always stops the deployment and removes its files (``--keep``
 keeps them). It asserts nothing; it exits 1 when a create failed or did not
