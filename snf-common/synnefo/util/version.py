@@ -6,7 +6,6 @@ command prints the version of the distribution it belongs to.
 """
 
 
-
 def distribution_version(distribution):
     # importlib.metadata costs about 25 ms to import: only when the version is
     # asked (print_version_if_asked runs at every start of the hook and the

@@ -93,9 +93,9 @@ def fresh_until():
 def whole_list(owner, keys, build):
     """The body of the list ``keys`` of ``owner`` (its keys, or any exact sign
     of them): the one kept from ``owner``'s previous list when its keys are
-    the same, else the first item
-    of ``build()``, which returns ``(body, expires)``: the body is kept until
-    ``expires`` (that of its oldest fragment)."""
+    the same, else the first item of ``build()``, which returns ``(body,
+    expires)``: the body is kept until ``expires`` (that of its oldest
+    fragment)."""
     if settings.API_SERVER_CACHE_ENTRIES <= 0:
         return build()[0]
     entry = LISTS.entries.get(owner)
