@@ -59,6 +59,7 @@ import time
 
 from _summary import report
 from synnefo.tools.loopback import free_port
+from synnefo.tools.processes import child_pids, cpu_seconds
 
 BIN = os.path.dirname(sys.executable)
 # Each case is asked this long before it is measured: every worker has then
@@ -259,16 +260,7 @@ class Gunicorn:
 
     def cpu_seconds(self):
         """User + system CPU seconds of the workers so far."""
-        total = 0
-        for entry in os.listdir("/proc"):
-            try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue  # not a process, or gone
-            if int(fields[1]) == self.proc.pid:
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+        return sum(cpu_seconds(worker) for worker in child_pids(self.proc.pid))
 
     def stop(self):
         if self.proc.poll() is None:

@@ -82,7 +82,7 @@ from synnefo.tools.loopback import (
     free_port,
     scratch_postgres_rabbitmq,
 )
-from synnefo.tools.processes import child_pids, program
+from synnefo.tools.processes import child_pids, cpu_seconds, program
 
 STACKS = ("sqlite-filesystem", "postgres-rabbitmq")
 MAX_SERVERS = 250  # free addresses of the deployment's public 10.0.0.0/24
@@ -242,24 +242,16 @@ def submit_creates(deployment, names, body, phase, jobs, requested, deadline):
         client.close()
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def cpu_by_program():
     """``{program: CPU seconds}`` of this process and every process under it,
-    each with the children it waited for (utime, stime, cutime, cstime)."""
+    each with the children it waited for."""
     totals = {"the benchmark (this process)": sum(os.times()[:2])}
     pending = child_pids(os.getpid())
     while pending:
         pid = pending.pop()
         pending += child_pids(pid)
-        try:
-            with open("/proc/%d/stat" % pid) as handle:
-                fields = handle.read().rpartition(")")[2].split()
-        except OSError:
-            continue
         name = program(pid) or "?"
-        totals[name] = totals.get(name, 0.0) + sum(int(f) for f in fields[11:15]) / CLOCK_TICKS
+        totals[name] = totals.get(name, 0.0) + cpu_seconds(pid, waited_children=True)
     return totals
 
 

@@ -51,6 +51,7 @@ import uuid
 
 import _profile
 from _summary import report
+from synnefo.tools.processes import cpu_seconds
 
 BIN = os.path.dirname(sys.executable)
 RABBIT = "amqp://guest:guest@127.0.0.1:5672//"
@@ -205,16 +206,6 @@ def expected_sum(msgs):
     for m in msgs:
         last[m["instance"]] = m["jobId"]
     return sum(last.values())
-
-
-def cpu_seconds(pid):
-    """CPU time (user + system) the process ``pid`` used so far (Linux), or 0."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            fields = handle.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 def timed_run(stack, proc, ready, target, deadline):

@@ -1,5 +1,6 @@
-"""A process's children as Linux's /proc lists them: what the end-to-end and
-chaos tests use to find (and kill) the daemons a deployment started."""
+"""A process's children and CPU time as Linux's /proc gives them: what the
+end-to-end and chaos tests use to find (and kill) the daemons a deployment
+started, and the benchmarks to count the CPU each one spent."""
 
 import os
 
@@ -30,3 +31,15 @@ def program(pid):
 def children(pid):
     """``[(program, pid)]`` of ``pid``'s direct children."""
     return [(program(child), child) for child in child_pids(pid)]
+
+
+def cpu_seconds(pid, waited_children=False):
+    """User + system CPU seconds ``pid`` has used so far (0.0 once it is
+    gone); ``waited_children``: with those of the children it waited for."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+        ticks = fields[11:15] if waited_children else fields[11:13]
+        return sum(int(tick) for tick in ticks) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
