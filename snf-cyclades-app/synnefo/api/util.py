@@ -9,6 +9,7 @@ import datetime
 import functools
 import json
 import logging
+import time
 import traceback
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 from synnefo.api import faults, xml_render
 from synnefo.logic import outage
 from synnefo.logic.errors import LogicError
@@ -151,7 +153,7 @@ def api_method(*http_methods, auth=True):
             retry_after = getattr(getattr(response, "fault", None), "retry_after", None)
             if retry_after is not None:
                 response["Retry-After"] = str(retry_after)
-            add_never_cache_headers(response)
+            never_cache(response)
             return response
 
         wrapper.allowed_methods = allowed
@@ -166,6 +168,20 @@ def not_found(request, *args, **kwargs):
     characters (spec §1.1: 400 "Not found."; like every API URL it needs a
     valid token first, spec §1.3)."""
     raise faults.BadRequest("Not found.")
+
+
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def never_cache(response):
+    """Django's ``add_never_cache_headers``, the same headers, without its
+    parsing and merging where the response has neither header yet (every
+    API answer): that took a tenth of a warm list's CPU."""
+    if response.has_header("Expires") or response.has_header("Cache-Control"):
+        add_never_cache_headers(response)
+        return
+    response.headers["Expires"] = http_date(time.time())
+    response.headers["Cache-Control"] = NEVER_CACHE
 
 
 # --- request parsing -----------------------------------------------------------

@@ -351,3 +351,28 @@ def test_authenticated_user_is_the_orm_instance(db):
         {f.attname: getattr(stored, f.attname) for f in User._meta.concrete_fields}
     assert found.created.tzinfo is not None
     assert authenticate(api.token + "x") is None and authenticate("") is None
+
+
+@pytest.mark.parametrize("kind", ["plain", "empty", "retry-after", "own expires", "own cache-control"])
+def test_never_cache_headers_are_djangos(kind, monkeypatch):
+    """util.never_cache sets exactly the headers of Django's
+    add_never_cache_headers, on fresh answers and on ones that have some."""
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+    monkeypatch.setattr(util.time, "time", lambda: 1_796_000_000.25)
+
+    def answer():
+        response = HttpResponse(status=304) if kind == "empty" else HttpResponse(b"{}")
+        if kind == "retry-after":
+            response["Retry-After"] = "5"
+        elif kind == "own expires":
+            response["Expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
+        elif kind == "own cache-control":
+            response["Cache-Control"] = "public, max-age=60"
+        return response
+
+    ours, djangos = answer(), answer()
+    util.never_cache(ours)
+    add_never_cache_headers(djangos)
+    assert list(ours.headers.items()) == list(djangos.headers.items())
+    assert ours["Cache-Control"].startswith("max-age=0") or kind == "own cache-control"
