@@ -294,3 +294,27 @@ def test_network_removed_from_one_backend_comes_back(run, ganeti, backend):
     assert not gone.deleted and gone.operstate == "PENDING"
     assert any(c[0] == "create_network" and c[2]["network_name"] == network_name(net.id)
                for c in ganeti.calls)
+
+
+def test_network_fix_refused_by_the_logic_is_a_failed_finding(run, ganeti, backend, monkeypatch):
+    """A repair the logic refuses (get_rapi_client's ServiceUnavailable when
+    the backend was set offline meanwhile) is reported as failed, not a
+    traceback, and the other repairs still run."""
+    from synnefo.logic import backends as backend_mod
+    from synnefo.logic.errors import ServiceUnavailable
+    doomed = network("doomed", action="DESTROY")
+    bnet(doomed, backend)
+    ganeti.has(doomed)
+    hanging = network("hanging")
+    bnet(hanging, backend)
+    ganeti.has(hanging, groups=["default"])
+
+    def refused(*args, **kwargs):
+        raise ServiceUnavailable("Failed to delete network: backend offline")
+    monkeypatch.setattr(backend_mod, "delete_network_on_backend", refused)
+    code, out, err = run("reconcile-networks", "--fix-all", "--output", "json")
+    found = findings(out)
+    assert found[("undestroyed", "network %s" % doomed.id)]["result"] == "fix failed", out + err
+    assert "backend offline" in found[("undestroyed", "network %s" % doomed.id)]["details"]
+    assert found[("hanging", "network %s" % hanging.id)]["result"] == "fixed"
+    assert code == 2, out + err   # a fix that failed is an error

@@ -34,6 +34,7 @@ import logging
 from django.conf import settings
 from synnefo.db.models import Backend, BackendNetwork, Network, NetworkInterface
 from synnefo.logic import backends as backend_mod
+from synnefo.logic.errors import LogicError
 from synnefo.logic.reconciliation import events, pools
 from synnefo.logic.reconciliation.ganeti import BackendUnreachable, BackendView, job_is_final
 from synnefo.logic.reconciliation.report import FAILED, FIXED
@@ -135,7 +136,7 @@ def _finding(report, backend, kind, obj, details, fix, repair):
         return
     try:
         repair()
-    except (GanetiApiError, BackendUnreachable, OSError) as exc:
+    except (GanetiApiError, BackendUnreachable, LogicError, OSError) as exc:
         log.error("Reconciliation of %s on %s (%s) failed: %s", obj, backend, kind, exc)
         finding.result = FAILED
         finding.details += " (fix failed: %s)" % exc
