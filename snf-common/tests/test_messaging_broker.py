@@ -11,7 +11,7 @@ import uuid
 from urllib.parse import urlparse
 
 import pytest
-from synnefo.messaging import filesystem, messages, names
+from synnefo.messaging import client, filesystem, messages, names
 from synnefo.messaging.client import RETRY_FOREVER, Broker, BrokerUnavailable, Interrupted
 
 NOW = [1700000000, 1]
@@ -218,6 +218,94 @@ def test_consume_returns_when_idle_and_on_stop(stack):
     started = time.monotonic()
     broker.consume([stack.queue("op")], lambda d: d.ack(), stop_event=stop)
     assert time.monotonic() - started < 5
+
+
+def test_batches_in_hand_at_start_are_handled_without_waiting(stack, monkeypatch):
+    """The deliveries py-amqp hands over while the other queues are consumed
+    fill the prefetch window: they are handled at once, never after a wait
+    for more (which could not come), and at most ``batch`` at a time."""
+    monkeypatch.setattr(client, "POLL_SECONDS", 5.0)
+    broker = stack.broker()
+    broker.declare(stack.prefix)
+    for n in range(1, 8):
+        broker.publish(sample(stack, "op", n))
+    got, stop = [], threading.Event()
+
+    def handler(deliveries):
+        got.append([messages.decode(d.body)["jobId"] for d in deliveries])
+        for delivery in deliveries:
+            delivery.ack()
+        if sum(map(len, got)) == 7:
+            stop.set()
+
+    started = time.monotonic()
+    broker.consume([stack.queue(kind) for kind in names.QUEUE_KINDS], handler, prefetch=4,
+                   stop_event=stop, idle_timeout=30, batch=3)
+    assert time.monotonic() - started < 2.5
+    assert [n for ids in got for n in ids] == list(range(1, 8))
+    assert max(map(len, got)) <= 3
+
+
+class FakeMessage:
+    def __init__(self, body):
+        self.body, self.headers, self.delivery_info = body, {}, {"routing_key": "k"}
+
+    def ack(self):
+        pass
+
+
+class FakeConnection:
+    """Deliveries of the first queue arrive while the next queues are consumed
+    (as py-amqp dispatches them while it waits for consume-ok); with the
+    prefetch window full, nothing more arrives: a blocking wait is recorded."""
+
+    heartbeat = 0
+
+    def __init__(self, bodies):
+        self.bodies = list(bodies)
+        self.consumers = []
+        self.waits = []
+
+    def channel(self):
+        return object()
+
+    def release(self):
+        pass
+
+    def deliver_all(self):
+        while self.bodies and self.consumers:
+            self.consumers[0].on_message(FakeMessage(self.bodies.pop(0)))
+
+    def drain_events(self, timeout=None):
+        self.waits.append(timeout)
+        raise TimeoutError()
+
+
+def test_deliveries_handed_over_during_consume_are_handled_first(monkeypatch):
+    fake = FakeConnection([b"1", b"2", b"3", b"4", b"5"])
+
+    class FakeConsumer:
+        def __init__(self, channel, queues, on_message, no_ack, prefetch_count):
+            self.on_message = on_message
+
+        def consume(self):
+            fake.deliver_all()  # what came for the consumers before this one
+            fake.consumers.append(self)
+
+    monkeypatch.setattr(client.kombu, "Consumer", FakeConsumer)
+    broker = Broker(["amqp://guest:guest@127.0.0.1:1//"])
+    monkeypatch.setattr(broker, "_connect", lambda heartbeat=0: fake)
+    got, stop = [], threading.Event()
+
+    def handler(deliveries):
+        got.append([d.body for d in deliveries])
+        # no blocking wait while deliveries were in hand
+        assert all(timeout == 0 for timeout in fake.waits)
+        if sum(map(len, got)) == 5:
+            stop.set()
+
+    broker.consume(["q1", "q2"], handler, prefetch=5, stop_event=stop, idle_timeout=30, batch=2)
+    assert got == [[b"1", b"2"], [b"3", b"4"], [b"5"]]
 
 
 def test_publish_needs_a_routable_message(stack):

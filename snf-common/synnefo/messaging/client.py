@@ -441,8 +441,13 @@ class Broker:
         while not stop_event.is_set():
             if idle_timeout and time.monotonic() - state["last"] >= idle_timeout:
                 return
+            # Wait for a message only when none is in hand: py-amqp hands over
+            # the deliveries that arrive while it waits for a reply (those of
+            # the first queue while the next ones are consumed, at start), and
+            # once the prefetch window is full no more arrive, so waiting for
+            # one would sit out POLL_SECONDS with a full list in hand.
             try:
-                conn.drain_events(timeout=POLL_SECONDS)
+                conn.drain_events(timeout=0 if received else POLL_SECONDS)
             except TimeoutError:
                 pass
             if received:
@@ -452,8 +457,8 @@ class Broker:
                         conn.drain_events(timeout=0)
                     except TimeoutError:
                         break
-                deliveries = list(received)
-                del received[:]
+                deliveries = received[:batch]
+                del received[:batch]
                 call(deliveries)
             if conn.heartbeat:
                 conn.heartbeat_check()
