@@ -6,7 +6,6 @@ fail-over) or the single ``filesystem://`` URL of the embedded broker (see
 per thread.
 """
 
-import json
 import logging
 import os
 import threading
@@ -16,6 +15,12 @@ import amqp.exceptions
 import kombu
 import kombu.exceptions
 from synnefo.messaging import filesystem, messages, names
+from synnefo.messaging.errors import (  # noqa: F401 (raised here, importable from here)
+    BrokerUnavailable,
+    ConnectionLost,
+    Interrupted,
+    NoSuchQueue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,22 +37,6 @@ FILESYSTEM_URL = "filesystem://"
 # kombu's transports); all of them mean "close, fail over, try again".
 BROKER_ERRORS = (OSError, kombu.exceptions.OperationalError, kombu.exceptions.ChannelError,
                  amqp.exceptions.AMQPError, amqp.exceptions.MessageNacked)
-
-
-class BrokerUnavailable(Exception):
-    """No broker host could be reached within the allowed attempts."""
-
-
-class Interrupted(BrokerUnavailable):
-    """The stop event was set while waiting for the broker."""
-
-
-class ConnectionLost(BrokerUnavailable):
-    """The connection a delivery came on broke before it was settled."""
-
-
-class NoSuchQueue(LookupError):
-    """The broker has no queue of that name (AMQP only: the file-system broker cannot tell)."""
 
 
 def _is_not_found(exc):
@@ -76,16 +65,10 @@ def _check_hosts(hosts):
 def _body_of(message):
     if isinstance(message, (bytes, bytearray)):
         return bytes(message)
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return messages.body_of(message)
 
 
-def default_routing_key(message):
-    """The routing key of a message: its kind and the prefix of its object's name."""
-    kind = messages.kind_of(message)
-    subject = message.get("network") if kind == "network" else message.get("instance")
-    if not isinstance(subject, str):
-        raise messages.MalformedMessage("message has no object name to route it by")
-    return names.routing_key(names.prefix_of(subject), kind)
+default_routing_key = messages.routing_key_of
 
 
 class Delivery:

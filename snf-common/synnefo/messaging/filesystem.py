@@ -23,74 +23,25 @@ Differences from the stock transport:
 
 import collections
 import fcntl
-import itertools
 import logging
 import os
-import threading
-import uuid
 
 from kombu.transport import filesystem, virtual
 from kombu.transport.virtual import Empty
 from kombu.utils.json import dumps, loads
-from synnefo.util.service import pid_alive
+from synnefo.messaging.files import (  # noqa: F401 (the names this module has always had)
+    CORRUPT_PREFIX,
+    MESSAGE_SUFFIX,
+    TMP_PREFIX,
+    exchange_file,
+    message_file_name,
+    queue_of,
+    read_bindings,
+    recover_orphans,
+    write_atomically,
+)
 
-MESSAGE_SUFFIX = ".msg"
-CORRUPT_PREFIX = "corrupt-"
-TMP_PREFIX = "."
 log = logging.getLogger(__name__)
-_sequence = itertools.count()
-_stamp_lock = threading.Lock()
-_last_stamp = [0]
-
-
-def _next_stamp():
-    """A strictly increasing time stamp within this process."""
-    import time
-    with _stamp_lock:
-        stamp = max(time.time_ns(), _last_stamp[0] + 1)
-        _last_stamp[0] = stamp
-        return stamp
-
-
-def message_file_name(queue):
-    return "%020d_%d_%010d_%s.%s%s" % (_next_stamp(), os.getpid(), next(_sequence),
-                                        uuid.uuid4().hex, queue, MESSAGE_SUFFIX)
-
-
-def queue_of(file_name):
-    """The queue a message file belongs to (``None`` for other files)."""
-    if file_name.startswith(TMP_PREFIX) or not file_name.endswith(MESSAGE_SUFFIX):
-        return None
-    rest = file_name.partition(".")[2]
-    return rest[:-len(MESSAGE_SUFFIX)] or None
-
-
-def write_atomically(folder, name, data):
-    tmp = os.path.join(folder, "%s%s.tmp" % (TMP_PREFIX, name))
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.rename(tmp, os.path.join(folder, name))
-
-
-def recover_orphans(data_folder, claim_folder):
-    """Put back the messages claimed by processes that no longer run; returns their count."""
-    count = 0
-    try:
-        names = os.listdir(claim_folder)
-    except FileNotFoundError:
-        return 0
-    for name in names:
-        pid_text, _, original = name.partition("-")
-        if not pid_text.isdigit() or not original or pid_alive(int(pid_text)):
-            continue
-        try:
-            os.rename(os.path.join(claim_folder, name), os.path.join(data_folder, original))
-            count += 1
-        except FileNotFoundError:
-            pass
-    return count
 
 
 class Channel(filesystem.Channel):
@@ -124,17 +75,14 @@ class Channel(filesystem.Channel):
         return self.transport_options["control_folder"]
 
     def _exchange_file(self, exchange):
-        if not exchange or "/" in exchange or exchange.startswith("."):
-            raise filesystem.ChannelError("invalid exchange name: %r" % (exchange,))
-        return os.path.join(self.control_folder, exchange + ".exchange")
+        try:
+            return exchange_file(self.control_folder, exchange)
+        except ValueError as exc:
+            raise filesystem.ChannelError(str(exc)) from None
 
     def get_table(self, exchange):
         try:
-            with open(self._exchange_file(exchange), "rb") as handle:
-                fcntl.flock(handle, fcntl.LOCK_SH)
-                return [tuple(entry) for entry in loads(handle.read().decode("utf-8") or "[]")]
-        except FileNotFoundError:
-            return []
+            return read_bindings(self.control_folder, exchange)
         except (OSError, ValueError) as exc:
             raise filesystem.ChannelError("cannot read the bindings of %s: %s" % (exchange, exc)) \
                 from exc

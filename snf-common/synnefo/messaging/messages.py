@@ -9,6 +9,8 @@ import datetime
 import json
 import time
 
+from synnefo.messaging import names
+
 OP_STATUS = "ganeti-op-status"
 NETWORK_STATUS = "ganeti-network-status"
 NET_STATUS = "ganeti-net-status"
@@ -138,10 +140,24 @@ def validate(message):
     return message
 
 
+def body_of(message):
+    """A message -> the UTF-8 JSON bytes the broker carries (not validated)."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def encode(message):
     """A message -> UTF-8 JSON bytes (validated first)."""
     validate(message)
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return body_of(message)
+
+
+def routing_key_of(message):
+    """The routing key of a message: its kind and the prefix of its object's name."""
+    kind = kind_of(message)
+    subject = message.get("network") if kind == "network" else message.get("instance")
+    if not isinstance(subject, str):
+        raise MalformedMessage("message has no object name to route it by")
+    return names.routing_key(names.prefix_of(subject), kind)
 
 
 def decode(body):
