@@ -445,6 +445,34 @@ def test_progress_monitor_process(stack):
     assert usage.returncode == 1 and "usage" in usage.stderr
 
 
+def imported_broker_modules(stderr):
+    """The kombu and py-amqp modules a process run with PYTHONPROFILEIMPORTTIME imported."""
+    return [line.rsplit("|", 1)[1].strip() for line in stderr.splitlines()
+            if line.startswith("import time:") and
+            line.rsplit("|", 1)[1].strip().split(".")[0] in ("kombu", "amqp")]
+
+
+def test_on_a_declared_file_system_broker_neither_tool_loads_kombu(tmp_path):
+    """The queues exist (the consumer declared them): the hook and the progress
+    monitor write their messages without the broker client (synnefo.messaging.oneshot)."""
+    stack = Stack(tmp_path, "filesystem")
+    try:
+        add = run_hook(stack, "hook-env-instance-add-post-ci-inst1.gnt.test.txt",
+                       PYTHONPROFILEIMPORTTIME="1")
+        assert add.returncode == 0, add.stderr
+        assert imported_broker_modules(add.stderr) == []
+        env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(stack.settings_dir), PYTHONPROFILEIMPORTTIME="1")
+        monitor = subprocess.run([sys.executable, "-m", "synnefo.ganeti.progress_monitor",
+                                  stack.name(1)], input='{"type": "image-info", "messages": ["m"]}',
+                                 env=env, capture_output=True, text=True, timeout=60)
+        assert monitor.returncode == 0, monitor.stderr
+        assert imported_broker_modules(monitor.stderr) == []
+        messages = stack.collector.wait_for(lambda ms: len(ms) >= 2)
+        assert sorted(m["type"] for m in messages) == ["ganeti-net-status", "image-info"]
+    finally:
+        stack.close()
+
+
 def test_no_django_is_imported():
     code = ("import synnefo.ganeti.eventd, synnefo.ganeti.hook, synnefo.ganeti.progress_monitor,"
             " synnefo.ganeti.daemon, sys; import synnefo.settings;"

@@ -18,13 +18,3 @@ def backend_prefix(settings):
     from synnefo.messaging import names
     return names.prefix_of(settings.BACKEND_PREFIX_ID)
 
-
-def declare_quietly(broker, settings, log):
-    """Declare exchange and queues before a one-shot publish (so it is routable).
-
-    A failure is only logged: the publish that follows has its own bounded retries.
-    """
-    try:
-        broker.declare(backend_prefix(settings))
-    except Exception as exc:
-        log.warning("cannot declare the exchange and queues: %s", exc)

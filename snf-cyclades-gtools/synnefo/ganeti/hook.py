@@ -142,16 +142,13 @@ def main(argv=None, env=None):
         return EXIT_MALFORMED
     if message is None:
         return EXIT_OK
-    from synnefo.messaging.client import BrokerUnavailable
+    from synnefo.messaging.errors import BrokerUnavailable
+    from synnefo.messaging.oneshot import OneShotPublisher
     retries = getattr(settings, "GANETI_HOOK_PUBLISH_RETRIES", None) or 2 * max(
         1, len(settings.AMQP_HOSTS))
     try:
-        broker = daemon_util.make_broker(settings)
-        try:
-            daemon_util.declare_quietly(broker, settings, log)
-            broker.publish(message, retry=retries)
-        finally:
-            broker.close()
+        with OneShotPublisher(settings, log) as publisher:
+            publisher.publish(message, retry=retries)
     except BrokerUnavailable as exc:
         log.error("%s: broker unavailable after %d attempts, NICs not published: %s",
                   where, retries, exc)

@@ -122,22 +122,21 @@ def main(argv=None):
     daemon_util.setup_logging(debug=bool(os.environ.get("SNF_PROGRESS_MONITOR_DEBUG")))
     settings = daemon_util.load_settings(PROG)
     from synnefo.messaging import names
-    from synnefo.messaging.client import BrokerUnavailable
+    from synnefo.messaging.errors import BrokerUnavailable
+    from synnefo.messaging.oneshot import OneShotPublisher
 
     ours = names.vm_id_of(settings.BACKEND_PREFIX_ID, instance) is not None
     if not ours:
         log.warning("%s is not a Cyclades instance: progress is not published", instance)
     retries = getattr(settings, "PROGRESS_MONITOR_PUBLISH_RETRIES", None) or 2 * max(
         1, len(settings.AMQP_HOSTS))
-    broker = daemon_util.make_broker(settings) if ours else None
-    if broker is not None:
-        daemon_util.declare_quietly(broker, settings, log)
+    publisher = OneShotPublisher(settings, log) if ours else None
 
     def publish(message):
-        if broker is None:
+        if publisher is None:
             return False
         try:
-            broker.publish(message, retry=retries)
+            publisher.publish(message, retry=retries)
             return True
         except BrokerUnavailable as exc:
             log.error("%s: broker unavailable, progress message lost: %s", instance, exc)
@@ -148,9 +147,9 @@ def main(argv=None):
     try:
         sent, bad = monitor(instance, read_chunks(sys.stdin.buffer), publish)
     finally:
-        if broker is not None:
+        if publisher is not None:
             try:
-                broker.close()
+                publisher.close()
             except Exception as exc:
                 log.debug("broker close: %s", exc)
     log.info("%s: %d progress messages published, %d malformed inputs", instance, sent, bad)
