@@ -118,6 +118,15 @@ def test_failed_write_goes_through_the_broker_client(broker_dir, consumer, monke
     assert messages.decode(delivery.body) == message
 
 
+def test_malformed_message_raises_and_writes_nothing(broker_dir, consumer, caplog):
+    consumer.declare("snf")
+    with caplog.at_level(logging.WARNING), oneshot.OneShotPublisher(settings_for(broker_dir)) as publisher:
+        with pytest.raises(messages.MalformedMessage):
+            publisher.publish({"type": "ganeti-net-status", "nics": []}, retry=1)
+        assert publisher._broker is None
+    assert os.listdir(broker_dir / "data") == [] and caplog.text == ""
+
+
 def test_amqp_hosts_publish_through_the_broker_client(monkeypatch):
     calls = []
 

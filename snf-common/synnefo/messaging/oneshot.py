@@ -17,7 +17,10 @@ Everything else goes through :class:`synnefo.messaging.client.Broker`,
 which declares the exchange and queues before the first publish (so that
 the message is kept: a broker drops what no binding routes) and retries as
 the caller asks: a fresh file-system broker whose bindings do not route the
-message, a write that failed, and AMQP brokers.
+message, a write that failed, and AMQP brokers. (A write that failed after
+some of several queues got the message gives those a second copy: a
+routing key of Cyclades is bound to one queue, and the dispatcher applies a
+message twice as once.)
 """
 
 import logging
@@ -49,18 +52,18 @@ class OneShotPublisher:
         """Publish the message ``dict`` persistently, ``retry`` attempts at most
         through the broker client."""
         if self._broker is None and self._folders is not None:
+            routing_key = messages.routing_key_of(message)  # a malformed message raises here
             try:
-                if self._write(message):
+                if self._write(message, routing_key):
                     return
             except (OSError, ValueError) as exc:
                 self.log.warning("cannot write the message into %s (%s); publishing through "
                                  "the broker client", self._folders["data"], exc)
         self._client_publish(message, retry)
 
-    def _write(self, message):
-        """Write the message to the queues its routing key is bound to; ``False``
+    def _write(self, message, routing_key):
+        """Write the message to the queues ``routing_key`` is bound to; ``False``
         when there is none (nothing written)."""
-        routing_key = messages.routing_key_of(message)
         queues = files.routed_queues(files.read_bindings(self._folders["control"], self.exchange),
                                      routing_key)
         if not queues:
