@@ -14,7 +14,7 @@ import time
 import amqp.exceptions
 import kombu
 import kombu.exceptions
-from synnefo.messaging import filesystem, messages, names
+from synnefo.messaging import files, filesystem, messages, names
 from synnefo.messaging.errors import (  # noqa: F401 (raised here, importable from here)
     BrokerUnavailable,
     ConnectionLost,
@@ -123,13 +123,10 @@ class Broker:
         if self.embedded:
             if not filesystem_dir:
                 raise ValueError("filesystem:// needs AMQP_FILESYSTEM_DIR")
-            base = os.path.abspath(filesystem_dir)
-            self._folders = {"data": os.path.join(base, "data"),
-                             "control": os.path.join(base, "control"),
-                             "claimed": os.path.join(base, "claimed")}
+            self._folders = files.folders(filesystem_dir)
             for folder in self._folders.values():
                 os.makedirs(folder, exist_ok=True)
-            filesystem.recover_orphans(self._folders["data"], self._folders["claimed"])
+            files.recover_orphans(self._folders["data"], self._folders["claimed"])
         self._next_host = 0
         self._publisher = None      # (connection, channel, declared exchanges)
         self._getter = None         # (connection, channel)

@@ -9,8 +9,8 @@ Differences from the stock transport:
 * a reader claims a message by renaming it into ``claimed/`` (atomic: two
   readers never get the same file) and deletes it only when it is
   acknowledged; an unacknowledged message goes back to its queue when the
-  channel closes, and :func:`recover_orphans` returns the claims of dead
-  processes;
+  channel closes, and :func:`synnefo.messaging.files.recover_orphans`
+  returns the claims of dead processes;
 * a message that no binding routes is dropped (as on AMQP) instead of
   piling up in an ``ae.undeliver`` queue;
 * one directory listing serves many receives: a channel keeps the sorted
@@ -29,15 +29,12 @@ import os
 from kombu.transport import filesystem, virtual
 from kombu.transport.virtual import Empty
 from kombu.utils.json import dumps, loads
-from synnefo.messaging.files import (  # noqa: F401 (the names this module has always had)
+from synnefo.messaging.files import (
     CORRUPT_PREFIX,
-    MESSAGE_SUFFIX,
-    TMP_PREFIX,
     exchange_file,
     message_file_name,
     queue_of,
     read_bindings,
-    recover_orphans,
     write_atomically,
 )
 

@@ -72,10 +72,9 @@ class OneShotPublisher:
             # as the broker client does when it opens the folder
             files.recover_orphans(self._folders["data"], self._folders["claimed"])
             self._orphans_checked = True
-        data = files.envelope(messages.body_of(message), self.exchange, routing_key)
+        data = files.json_bytes(files.envelope(messages.body_of(message), self.exchange, routing_key))
         for queue in queues:
-            files.write_atomically(self._folders["data"], files.message_file_name(queue),
-                                   files.json_bytes(data))
+            files.write_atomically(self._folders["data"], files.message_file_name(queue), data)
         return True
 
     def _client_publish(self, message, retry):
