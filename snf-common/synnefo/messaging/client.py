@@ -68,9 +68,6 @@ def _body_of(message):
     return messages.body_of(message)
 
 
-default_routing_key = messages.routing_key_of
-
-
 class Delivery:
     """One received message; settle it with :meth:`ack` or :meth:`reject_to_dead_letter`."""
 
@@ -274,7 +271,7 @@ class Broker:
         if routing_key is None:
             if not isinstance(message, dict):
                 raise ValueError("a routing key is needed to publish an encoded body")
-            routing_key = default_routing_key(message)
+            routing_key = messages.routing_key_of(message)
         if retry is not RETRY_FOREVER and (not isinstance(retry, int) or retry < 1):
             raise ValueError("retry must be a positive number of attempts or RETRY_FOREVER")
         body = _body_of(message)
